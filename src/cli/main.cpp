@@ -1,0 +1,93 @@
+// arle: one binary, many jobs. This file only parses the command line and
+// turns every error into a one-line message and exit code 1.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "arle_version.h"
+#include "cli/doctor.h"
+#include "cli/inspect.h"
+#include "cli/model_resolution.h"
+#include "common/error.h"
+#include "common/log.h"
+
+namespace {
+
+struct Options {
+  std::optional<std::string> log_level;
+  std::optional<std::string> model_path;
+  bool doctor = false;
+  bool json = false;
+  bool strict = false;
+};
+
+int run_doctor_command(const Options& o) {
+  nlohmann::json report = arle::cli::run_doctor(o.model_path);
+  if (o.json) {
+    fmt::print("{}\n", report.dump(2));
+  } else {
+    fmt::print("{}", arle::cli::render_doctor_text(report));
+  }
+  return o.strict && !arle::cli::doctor_passed(report) ? 1 : 0;
+}
+
+int run_inspect_command(const std::optional<std::string>& model_path, bool json) {
+  arle::cli::ModelResolution model = arle::cli::resolve_model(model_path);
+  nlohmann::json report = arle::cli::inspect_model(model.path);
+  if (json) {
+    fmt::print("{}\n", report.dump(2));
+  } else {
+    fmt::print("{}", arle::cli::render_inspect_text(report));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"arle: a native runtime for Qwen-family language models"};
+  app.set_version_flag("--version", std::string("arle ") + ARLE_VERSION + " (" + ARLE_GIT_HASH + ")");
+  Options top;
+  app.add_option("--log-level", top.log_level, "trace, debug, info, warn, error or off (default info; env ARLE_LOG_LEVEL)");
+  app.add_flag("--doctor", top.doctor, "check the build, host, GPUs and model, then exit");
+  app.add_flag("--json", top.json, "with --doctor: print the report as JSON (schema in docs/doctor.md)");
+  app.add_flag("--strict", top.strict, "with --doctor: exit 1 when any check fails");
+  app.add_option("--model-path", top.model_path, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+
+  std::optional<std::string> inspect_model;
+  bool inspect_json = false;
+  CLI::App* inspect = app.add_subcommand("inspect", "describe a model folder and check its tensors");
+  inspect->add_option("--model-path", inspect_model, "model folder or .safetensors file");
+  inspect->add_flag("--json", inspect_json, "print the report as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "arle: error: %s (see arle --help)\n", e.what());
+    return 1;
+  }
+
+  try {
+    arle::log::init(top.log_level);
+    if (top.doctor) return run_doctor_command(top);
+    if (inspect->parsed()) return run_inspect_command(inspect_model ? inspect_model : top.model_path, inspect_json);
+    if (top.json || top.strict) {
+      throw arle::Error(arle::ErrorCode::kInvalidArgument, "--json and --strict go with --doctor");
+    }
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const arle::Error& e) {
+    std::fprintf(stderr, "arle: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "arle: internal error: %s\n", e.what());
+    return 1;
+  }
+}

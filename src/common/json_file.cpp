@@ -1,0 +1,25 @@
+#include "common/json_file.h"
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "common/error.h"
+
+namespace arle {
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw_error(ErrorCode::kNotFound, "{} does not exist", path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_error(ErrorCode::kIo, "cannot read {}", path.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(ErrorCode::kInvalidModel, "{}: not valid JSON ({})", path.string(), e.what());
+  }
+}
+
+}  // namespace arle

@@ -22,4 +22,13 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   }
 }
 
+std::string describe_json(const nlohmann::json& value) {
+  if (value.is_array()) return "a list of " + std::to_string(value.size()) + " items";
+  if (value.is_object()) return "an object with " + std::to_string(value.size()) + " keys";
+  if (value.is_string() && value.get_ref<const std::string&>().size() > 80) {
+    return nlohmann::json(value.get_ref<const std::string&>().substr(0, 77) + "...").dump();
+  }
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace arle

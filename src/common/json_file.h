@@ -4,10 +4,16 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <string>
 
 namespace arle {
 
 // Throws arle::Error: kNotFound if missing, kInvalidModel if not valid JSON.
 nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// A short description of a JSON value for error messages: scalars as JSON
+// (long strings cut), containers by kind and size. Never recurses, so a
+// hostile, deeply nested value cannot overflow the stack.
+std::string describe_json(const nlohmann::json& value);
 
 }  // namespace arle

@@ -17,7 +17,7 @@ std::optional<T> optional_field(const json& config, const char* key, const std::
   bool ok = std::is_same_v<T, bool> ? it->is_boolean()
             : std::is_integral_v<T> ? it->is_number_integer()
                                     : it->is_number();
-  if (!ok) throw_error(ErrorCode::kInvalidModel, "{}: \"{}\" has the wrong type ({})", label, key, it->dump());
+  if (!ok) throw_error(ErrorCode::kInvalidModel, "{}: \"{}\" has the wrong type ({})", label, key, describe_json(*it));
   return it->get<T>();
 }
 
@@ -35,13 +35,13 @@ GenerationConfig parse_generation_config(const json& config, const std::string& 
     } else if (it->is_array()) {
       for (const json& id : *it) {
         if (!id.is_number_integer()) {
-          throw_error(ErrorCode::kInvalidModel, "{}: \"eos_token_id\" must hold integers, got {}", label, id.dump());
+          throw_error(ErrorCode::kInvalidModel, "{}: \"eos_token_id\" must hold integers, got {}", label, describe_json(id));
         }
         g.eos_token_ids.push_back(id.get<std::int64_t>());
       }
     } else {
       throw_error(ErrorCode::kInvalidModel, "{}: \"eos_token_id\" must be an integer or a list, got {}", label,
-                  it->dump());
+                  describe_json(*it));
     }
   }
   g.do_sample = optional_field<bool>(config, "do_sample", label);

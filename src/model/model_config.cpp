@@ -51,7 +51,7 @@ class Fields {
     if (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<std::int64_t>(v->get<double>()))) {
       return static_cast<std::int64_t>(v->get<double>());
     }
-    fail("\"{}\" must be an integer, got {}", key, v->dump());
+    fail("\"{}\" must be an integer, got {}", key, describe_json(*v));
   }
   std::int64_t positive(const char* key, std::optional<std::int64_t> fallback = std::nullopt) const {
     auto v = integer(key);
@@ -66,19 +66,19 @@ class Fields {
   std::optional<double> number(const char* key) const {
     const json* v = find(key);
     if (!v) return std::nullopt;
-    if (!v->is_number()) fail("\"{}\" must be a number, got {}", key, v->dump());
+    if (!v->is_number()) fail("\"{}\" must be a number, got {}", key, describe_json(*v));
     return v->get<double>();
   }
   bool boolean(const char* key, bool fallback) const {
     const json* v = find(key);
     if (!v) return fallback;
-    if (!v->is_boolean()) fail("\"{}\" must be true or false, got {}", key, v->dump());
+    if (!v->is_boolean()) fail("\"{}\" must be true or false, got {}", key, describe_json(*v));
     return v->get<bool>();
   }
   std::optional<std::string> string(const char* key) const {
     const json* v = find(key);
     if (!v) return std::nullopt;
-    if (!v->is_string()) fail("\"{}\" must be a string, got {}", key, v->dump());
+    if (!v->is_string()) fail("\"{}\" must be a string, got {}", key, describe_json(*v));
     return v->get<std::string>();
   }
   std::vector<std::int64_t> integer_list(const char* key) const {
@@ -86,9 +86,9 @@ class Fields {
     const json* v = find(key);
     if (!v) return out;
     if (v->is_number_integer()) return {v->get<std::int64_t>()};
-    if (!v->is_array()) fail("\"{}\" must be an integer or a list of integers, got {}", key, v->dump());
+    if (!v->is_array()) fail("\"{}\" must be an integer or a list of integers, got {}", key, describe_json(*v));
     for (const json& e : *v) {
-      if (!e.is_number_integer()) fail("\"{}\" must hold integers, got {}", key, e.dump());
+      if (!e.is_number_integer()) fail("\"{}\" must hold integers, got {}", key, describe_json(e));
       out.push_back(e.get<std::int64_t>());
     }
     return out;
@@ -150,7 +150,7 @@ std::vector<LayerType> read_layer_types(const Fields& text, const ModelConfig& c
   if (const json* list = text.find("layer_types")) {
     if (!list->is_array()) text.fail("\"layer_types\" must be a list");
     for (const json& t : *list) {
-      std::string name = t.is_string() ? t.get<std::string>() : t.dump();
+      std::string name = t.is_string() ? t.get<std::string>() : describe_json(t);
       if (name == "full_attention") {
         types.push_back(LayerType::kFullAttention);
       } else if (name == "linear_attention") {

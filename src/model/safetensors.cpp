@@ -7,12 +7,15 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "common/utf8.h"
 
 namespace arle::model {
 namespace {
 
 using nlohmann::json;
+
+constexpr int kMaxHeaderDepth = 16;
 
 template <typename... Args>
 [[noreturn]] void malformed(const std::string& label, fmt::format_string<Args...> f, Args&&... args) {
@@ -25,7 +28,9 @@ template <typename... Args>
 json parse_header_json(std::string_view text, const std::string& label) {
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
-  auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    // A real header is three levels deep; refuse absurd nesting early.
+    if (depth > kMaxHeaderDepth) malformed(label, "header nests deeper than {} levels", kMaxHeaderDepth);
     switch (event) {
       case json::parse_event_t::object_start: open_objects.emplace_back(); break;
       case json::parse_event_t::object_end:
@@ -52,7 +57,7 @@ json parse_header_json(std::string_view text, const std::string& label) {
 }
 
 std::uint64_t read_u64(const json& v, const std::string& label, const std::string& what) {
-  if (!v.is_number_unsigned()) malformed(label, "{} must be a non-negative integer, got {}", what, v.dump());
+  if (!v.is_number_unsigned()) malformed(label, "{} must be a non-negative integer, got {}", what, describe_json(v));
   return v.get<std::uint64_t>();
 }
 
@@ -137,7 +142,7 @@ SafetensorsHeader parse_safetensors(std::span<const std::uint8_t> file, const st
     if (name == "__metadata__") {
       if (!entry.is_object()) malformed(label, "__metadata__ is not an object");
       for (const auto& [key, value] : entry.items()) {
-        result.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+        result.metadata[key] = value.is_string() ? value.get<std::string>() : describe_json(value);
       }
       continue;
     }

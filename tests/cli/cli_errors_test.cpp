@@ -1,0 +1,50 @@
+// Bad command lines end with exit code 1 and one line on stderr.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "run_command.h"
+
+namespace arle::testing {
+namespace {
+
+void expect_one_line_error(const CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("arle: error: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+}
+
+TEST(CliErrors, UnknownFlag) { expect_one_line_error(run_arle("--frobnicate"), "--frobnicate"); }
+
+TEST(CliErrors, BadLogLevelFlagAndEnvironment) {
+  expect_one_line_error(run_arle("--log-level loud inspect"), "--log-level 'loud' is not a log level");
+  expect_one_line_error(run_arle("inspect", "ARLE_LOG_LEVEL=chatty"), "ARLE_LOG_LEVEL 'chatty'");
+}
+
+TEST(CliErrors, DoctorOnlyFlagsWithoutDoctor) { expect_one_line_error(run_arle("--json"), "go with --doctor"); }
+
+TEST(CliErrors, MissingOptionValue) { expect_one_line_error(run_arle("inspect --model-path"), "model-path"); }
+
+TEST(CliErrors, BadEnvironmentModelPath) {
+  expect_one_line_error(run_arle("inspect", "ARLE_MODEL=/no/such/dir"), "(from ARLE_MODEL) does not exist");
+}
+
+TEST(Cli, VersionAndHelp) {
+  CommandResult v = run_arle("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out.rfind("arle 0.1.0", 0), 0u) << v.out;
+  CommandResult h = run_arle("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("inspect"), std::string::npos);
+  EXPECT_NE(h.out.find("--doctor"), std::string::npos);
+}
+
+TEST(Cli, LogLevelOffSilencesStderr) {
+  CommandResult r = run_arle("--log-level off inspect --json");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+}  // namespace
+}  // namespace arle::testing

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's second command: install dependencies, build with Address and
+# UndefinedBehavior sanitizers, and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install_deps.sh
+cmake --preset asan
+cmake --build --preset asan
+ctest --preset asan -j "$(nproc)"

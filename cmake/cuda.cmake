@@ -6,7 +6,8 @@ if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
 endif()
 enable_language(CUDA)
-set(CMAKE_CUDA_STANDARD 20)
+# CMake 3.25 knows no C++20 flag for nvcc; .cu files stay C++17.
+set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 # Static cudart keeps the binary self-contained; cuBLAS comes from the host.
 set(CMAKE_CUDA_RUNTIME_LIBRARY Static)

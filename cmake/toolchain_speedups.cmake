@@ -26,6 +26,7 @@ endif()
 # Fuzz builds instrument all ARLE code for coverage; the fuzzer targets add
 # libFuzzer's main.
 if(ARLE_FUZZ)
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
 cmake --preset fuzz
-cmake --build --preset fuzz
+cmake --build --preset fuzz --target safetensors_fuzz model_config_fuzz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/safetensors" "$work/config"
 cp tests/fixtures/safetensors_corpus/*.safetensors "$work/safetensors/"
 cp tests/fixtures/models/*/model.safetensors "$work/safetensors/" 2>/dev/null || true
 find tests/fixtures -name config.json | while read -r f; do cp "$f" "$work/config/$(echo "$f" | tr / _)"; done
+cp tests/fixtures/config_corpus/*.json "$work/config/"
 
 for target in safetensors config; do
   bin=build/fuzz/tests/fuzz/${target/config/model_config}_fuzz

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.h"
 #include "common/json_file.h"
@@ -13,6 +14,11 @@ namespace arle::model {
 namespace {
 
 using nlohmann::json;
+
+// Far above any released model (Qwen3.5-397B: 60 layers, 512 experts), low
+// enough that a hostile config cannot make ARLE build billions of names.
+constexpr std::int64_t kMaxLayers = 1024;
+constexpr std::int64_t kMaxExperts = 4096;
 
 struct ArchitectureName {
   const char* name;
@@ -46,10 +52,15 @@ class Fields {
   std::optional<std::int64_t> integer(const char* key) const {
     const json* v = find(key);
     if (!v) return std::nullopt;
+    if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      fail("\"{}\" = {} is out of range", key, v->get<std::uint64_t>());
+    }
     if (v->is_number_integer()) return v->get<std::int64_t>();
-    // Some configs write integral values as floats (e.g. 1000000.0).
-    if (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<std::int64_t>(v->get<double>()))) {
-      return static_cast<std::int64_t>(v->get<double>());
+    // Some configs write integral values as floats (e.g. 1000000.0). Range
+    // first: casting an out-of-range double to an integer is undefined.
+    if (v->is_number_float()) {
+      double d = v->get<double>();
+      if (d >= -9.2e18 && d <= 9.2e18 && d == std::trunc(d)) return static_cast<std::int64_t>(d);
     }
     fail("\"{}\" must be an integer, got {}", key, describe_json(*v));
   }
@@ -264,6 +275,7 @@ ModelConfig parse_model_config(const json& config, const std::string& label) {
   cfg.vocab_size = text.positive("vocab_size");
   cfg.hidden_size = text.positive("hidden_size");
   cfg.num_layers = text.positive("num_hidden_layers");
+  if (cfg.num_layers > kMaxLayers) text.fail("num_hidden_layers = {} exceeds ARLE's limit of {}", cfg.num_layers, kMaxLayers);
   cfg.num_attention_heads = text.positive("num_attention_heads");
   cfg.num_kv_heads = text.positive("num_key_value_heads", cfg.num_attention_heads);
   if (cfg.num_attention_heads % cfg.num_kv_heads != 0) {
@@ -316,6 +328,9 @@ ModelConfig parse_model_config(const json& config, const std::string& label) {
 
   if (moe) {
     cfg.moe.num_experts = text.has("num_experts") ? text.positive("num_experts") : text.positive("num_local_experts");
+    if (cfg.moe.num_experts > kMaxExperts) {
+      text.fail("{} experts exceed ARLE's limit of {}", cfg.moe.num_experts, kMaxExperts);
+    }
     cfg.moe.experts_per_token = text.positive("num_experts_per_tok");
     if (cfg.moe.experts_per_token > cfg.moe.num_experts) {
       text.fail("num_experts_per_tok ({}) exceeds the number of experts ({})", cfg.moe.experts_per_token,

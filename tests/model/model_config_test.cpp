@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -68,6 +69,14 @@ TEST(ModelConfig, Qwen3MoeTinyUsesNumLocalExperts) {
   EXPECT_TRUE(c.is_moe_layer(0));
   EXPECT_TRUE(c.is_moe_layer(1));
   EXPECT_EQ(c.head_dim, 16);  // hidden / heads
+}
+
+TEST(ModelConfig, ExpertCountIsBounded) {
+  json moe = json::parse(std::ifstream(arle::testing::fixture_model("qwen3-moe-tiny") / "config.json"));
+  moe["num_local_experts"] = 1 << 20;
+  EXPECT_NE(error_of(moe).find("experts exceed ARLE's limit"), std::string::npos) << error_of(moe);
+  moe["num_local_experts"] = 1;
+  EXPECT_NE(error_of(moe).find("num_experts_per_tok (2) exceeds the number of experts (1)"), std::string::npos);
 }
 
 TEST(ModelConfig, Qwen35TinyHybridPartialRope) {
@@ -204,8 +213,13 @@ TEST(ModelConfig, BadConfigsGiveClearErrors) {
   EXPECT_NE(with("hidden_size", json::value_t::discarded).find("\"hidden_size\" is missing"), std::string::npos);
   EXPECT_NE(with("hidden_size", "96").find("\"hidden_size\" must be an integer"), std::string::npos);
   EXPECT_NE(with("hidden_size", -96).find("out of range"), std::string::npos);
+  EXPECT_EQ(with("hidden_size", 96.0), "");  // integral floats are accepted
+  EXPECT_NE(with("hidden_size", 96.5).find("must be an integer"), std::string::npos);
+  EXPECT_NE(with("hidden_size", 3.2e24).find("must be an integer"), std::string::npos);  // found by the fuzzer
+  EXPECT_NE(with("hidden_size", std::numeric_limits<std::uint64_t>::max()).find("out of range"), std::string::npos);
   EXPECT_NE(with("hidden_size", 1ll << 40).find("out of range"), std::string::npos);
   EXPECT_NE(with("num_key_value_heads", 4).find("not a multiple"), std::string::npos);
+  EXPECT_NE(with("num_hidden_layers", 1 << 30).find("exceeds ARLE's limit"), std::string::npos);
   EXPECT_NE(with("layer_types", {"full_attention"}).find("has 1 entries but num_hidden_layers is 3"),
             std::string::npos);
   EXPECT_NE(with("layer_types", {"full_attention", "x", "full_attention"}).find("unknown layer type"),

@@ -1,0 +1,224 @@
+#include "text/bpe_model.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include <queue>
+
+#include "common/error.h"
+#include "common/json_file.h"
+#include "text/unicode.h"
+
+namespace arle::text {
+namespace {
+
+using nlohmann::json;
+
+// Merges are "a b" strings (older files) or ["a", "b"] pairs (newer ones).
+std::pair<std::string, std::string> parse_merge(const json& merge, std::size_t index) {
+  if (merge.is_string()) {
+    const std::string& s = merge.get_ref<const std::string&>();
+    auto space = s.find(' ', 1);  // a merge part is never empty
+    if (space == std::string::npos) {
+      throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} \"{}\" is not two tokens", index, s);
+    }
+    return {s.substr(0, space), s.substr(space + 1)};
+  }
+  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
+  }
+  throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} is {}, not \"a b\" or [\"a\", \"b\"]", index,
+              describe_json(merge));
+}
+
+}  // namespace
+
+BpeModel::BpeModel(const json& spec) {
+  std::string type = spec.value("type", std::string("BPE"));
+  if (type != "BPE") {
+    throw_error(ErrorCode::kUnsupported, "tokenizer model '{}' is not supported (supported: BPE)", type);
+  }
+  if (auto d = spec.find("dropout"); d != spec.end() && !d->is_null() && d->get<double>() != 0.0) {
+    throw_error(ErrorCode::kUnsupported, "BPE dropout is not supported (it makes tokenization random)");
+  }
+  auto vocab = spec.find("vocab");
+  if (vocab == spec.end() || !vocab->is_object()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: model has no vocab");
+  std::size_t max_id = 0;
+  for (const auto& [token, id] : vocab->items()) {
+    if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= (1u << 30)) {
+      throw_error(ErrorCode::kInvalidModel, "tokenizer.json: vocab id of '{}' is {}", token, describe_json(id));
+    }
+    max_id = std::max<std::size_t>(max_id, id.get<std::size_t>());
+  }
+  id_to_token_.resize(vocab->empty() ? 0 : max_id + 1);
+  vocab_.reserve(vocab->size());
+  for (const auto& [token, id] : vocab->items()) {
+    auto i = id.get<TokenId>();
+    vocab_[token] = i;
+    id_to_token_[static_cast<std::size_t>(i)] = token;
+  }
+
+  auto string_or_empty = [&](const char* key) {
+    auto it = spec.find(key);
+    return it != spec.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  continuing_subword_prefix_ = string_or_empty("continuing_subword_prefix");
+  end_of_word_suffix_ = string_or_empty("end_of_word_suffix");
+  byte_fallback_ = spec.value("byte_fallback", false);
+  fuse_unk_ = spec.value("fuse_unk", false);
+  ignore_merges_ = spec.value("ignore_merges", false);
+  if (std::string unk = string_or_empty("unk_token"); !unk.empty()) {
+    auto it = vocab_.find(unk);
+    if (it == vocab_.end()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: unk_token '{}' is not in the vocab", unk);
+    unk_id_ = it->second;
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = vocab_.find(fmt::format("<0x{:02X}>", b));
+    byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
+  }
+
+  auto merges = spec.find("merges");
+  if (merges != spec.end() && !merges->is_null()) {
+    if (!merges->is_array()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merges is not a list");
+    merges_.reserve(merges->size());
+    std::uint32_t rank = 0;
+    for (const json& m : *merges) {
+      auto [a, b] = parse_merge(m, rank);
+      // With a continuing-subword prefix ("##"), "a" + "##b" merges into "ab".
+      std::string merged = a + (!continuing_subword_prefix_.empty() && b.rfind(continuing_subword_prefix_, 0) == 0
+                                    ? b.substr(continuing_subword_prefix_.size())
+                                    : b);
+      auto ia = vocab_.find(a), ib = vocab_.find(b), ir = vocab_.find(merged);
+      if (ia == vocab_.end() || ib == vocab_.end() || ir == vocab_.end()) {
+        throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} ('{}' '{}') uses a token not in the vocab",
+                    rank, a, b);
+      }
+      merges_.emplace(pair_key(ia->second, ib->second), Merge{rank, ir->second});  // first (lowest) rank wins
+      ++rank;
+    }
+  }
+}
+
+std::optional<TokenId> BpeModel::token_to_id(std::string_view token) const {
+  auto it = vocab_.find(std::string(token));
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string* BpeModel::id_to_token(TokenId id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= id_to_token_.size() || id_to_token_[static_cast<std::size_t>(id)].empty()) {
+    return nullptr;
+  }
+  return &id_to_token_[static_cast<std::size_t>(id)];
+}
+
+void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const {
+  if (word.empty()) return;
+  constexpr std::size_t kMaxCachedWord = 256;
+  if (word.size() > kMaxCachedWord) return tokenize_uncached(word, out);
+  std::string key(word);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<TokenId> ids;
+  tokenize_uncached(word, ids);
+  out.insert(out.end(), ids.begin(), ids.end());
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= kCacheCapacity) cache_.clear();  // crude but bounded
+  cache_.emplace(std::move(key), std::move(ids));
+}
+
+void BpeModel::tokenize_uncached(std::string_view word, std::vector<TokenId>& out) const {
+  if (ignore_merges_) {
+    if (auto it = vocab_.find(std::string(word)); it != vocab_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  std::vector<TokenId> symbols;
+  std::optional<TokenId> pending_unk;
+  for (std::size_t i = 0; i < word.size();) {
+    std::size_t start = i;
+    next_codepoint(word, i);
+    std::string piece(word.substr(start, i - start));
+    if (start > 0) piece = continuing_subword_prefix_ + piece;
+    if (i >= word.size()) piece += end_of_word_suffix_;
+    if (auto it = vocab_.find(piece); it != vocab_.end()) {
+      if (pending_unk) symbols.push_back(*std::exchange(pending_unk, std::nullopt));
+      symbols.push_back(it->second);
+      continue;
+    }
+    if (byte_fallback_) {
+      bool all = true;
+      for (unsigned char b : piece) all &= byte_ids_[b] >= 0;
+      if (all) {
+        if (pending_unk) symbols.push_back(*std::exchange(pending_unk, std::nullopt));
+        for (unsigned char b : piece) symbols.push_back(byte_ids_[b]);
+        continue;
+      }
+    }
+    if (unk_id_) {
+      if (pending_unk && !fuse_unk_) symbols.push_back(*pending_unk);
+      pending_unk = unk_id_;
+    }
+    // Without an unk token the character is dropped, as HF does.
+  }
+  if (pending_unk) symbols.push_back(*pending_unk);
+  merge_word(symbols);
+  out.insert(out.end(), symbols.begin(), symbols.end());
+}
+
+// Repeatedly applies the lowest-ranked merge among adjacent pairs (leftmost
+// first on equal ranks), as HF's Word::merge_all does.
+void BpeModel::merge_word(std::vector<TokenId>& symbols) const {
+  if (symbols.size() < 2 || merges_.empty()) return;
+  const int n = static_cast<int>(symbols.size());
+  std::vector<int> prev(static_cast<std::size_t>(n)), next(static_cast<std::size_t>(n));
+  std::vector<bool> alive(static_cast<std::size_t>(n), true);
+  for (int i = 0; i < n; ++i) {
+    prev[static_cast<std::size_t>(i)] = i - 1;
+    next[static_cast<std::size_t>(i)] = i + 1 < n ? i + 1 : -1;
+  }
+  struct Candidate {
+    std::uint32_t rank;
+    int pos;
+    TokenId result;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto consider = [&](int left) {
+    int right = next[static_cast<std::size_t>(left)];
+    if (right < 0) return;
+    auto it = merges_.find(pair_key(symbols[static_cast<std::size_t>(left)], symbols[static_cast<std::size_t>(right)]));
+    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.result});
+  };
+  for (int i = 0; i + 1 < n; ++i) consider(i);
+
+  while (!queue.empty()) {
+    Candidate top = queue.top();
+    queue.pop();
+    auto pos = static_cast<std::size_t>(top.pos);
+    if (!alive[pos] || next[pos] < 0) continue;
+    auto right = static_cast<std::size_t>(next[pos]);
+    auto it = merges_.find(pair_key(symbols[pos], symbols[right]));
+    if (it == merges_.end() || it->second.result != top.result) continue;  // stale entry
+    symbols[pos] = top.result;
+    alive[right] = false;
+    next[pos] = next[right];
+    if (next[pos] >= 0) prev[static_cast<std::size_t>(next[pos])] = top.pos;
+    if (prev[pos] >= 0) consider(prev[pos]);
+    consider(top.pos);
+  }
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < symbols.size(); ++i) {
+    if (alive[i]) symbols[w++] = symbols[i];
+  }
+  symbols.resize(w);
+}
+
+}  // namespace arle::text

@@ -183,6 +183,12 @@ bool Tokenizer::is_special(TokenId id) const {
   return added && added->special;
 }
 
+bool Tokenizer::is_byte_fallback_token(TokenId id) const {
+  if (!model_->byte_fallback() || added_.find(id)) return false;
+  const std::string* token = model_->id_to_token(id);
+  return token && token->size() == 6 && token->compare(0, 3, "<0x") == 0 && (*token)[5] == '>';
+}
+
 std::size_t Tokenizer::vocab_size() const {
   std::size_t n = model_->vocab_size();
   for (const auto& t : added_.tokens()) n = std::max(n, static_cast<std::size_t>(t.id) + 1);

@@ -34,6 +34,9 @@ class Tokenizer {
   std::optional<TokenId> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(TokenId id) const;
   bool is_special(TokenId id) const;
+  // A "<0xXX>" token of a byte-fallback model: the decoder turns runs of them
+  // into text only as a whole, so a streaming decoder must wait for the run's end.
+  bool is_byte_fallback_token(TokenId id) const;
   std::size_t vocab_size() const;  // largest id + 1
   std::optional<TokenId> bos_id() const { return bos_id_; }
   std::optional<TokenId> eos_id() const { return eos_id_; }

@@ -15,48 +15,26 @@ namespace {
 
 using nlohmann::json;
 
-// Merges are "a b" strings (older files) or ["a", "b"] pairs (newer ones).
-std::pair<std::string, std::string> parse_merge(const json& merge, std::size_t index) {
-  if (merge.is_string()) {
-    const std::string& s = merge.get_ref<const std::string&>();
-    auto space = s.find(' ', 1);  // a merge part is never empty
-    if (space == std::string::npos) {
-      throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} \"{}\" is not two tokens", index, s);
-    }
-    return {s.substr(0, space), s.substr(space + 1)};
-  }
-  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
-  }
-  throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} is {}, not \"a b\" or [\"a\", \"b\"]", index,
-              describe_json(merge));
-}
-
 }  // namespace
 
-BpeModel::BpeModel(const json& spec) {
+BpeModel::BpeModel(const json& spec, std::vector<std::pair<std::string, TokenId>> vocab,
+                   const std::vector<std::pair<std::string, std::string>>& merges) {
   std::string type = spec.value("type", std::string("BPE"));
   if (type != "BPE") {
     throw_error(ErrorCode::kUnsupported, "tokenizer model '{}' is not supported (supported: BPE)", type);
   }
-  if (auto d = spec.find("dropout"); d != spec.end() && !d->is_null() && d->get<double>() != 0.0) {
+  if (auto d = spec.find("dropout"); d != spec.end() && d->is_number() && d->get<double>() != 0.0) {
     throw_error(ErrorCode::kUnsupported, "BPE dropout is not supported (it makes tokenization random)");
   }
-  auto vocab = spec.find("vocab");
-  if (vocab == spec.end() || !vocab->is_object()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: model has no vocab");
-  std::size_t max_id = 0;
-  for (const auto& [token, id] : vocab->items()) {
-    if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= (1u << 30)) {
-      throw_error(ErrorCode::kInvalidModel, "tokenizer.json: vocab id of '{}' is {}", token, describe_json(id));
-    }
-    max_id = std::max<std::size_t>(max_id, id.get<std::size_t>());
-  }
-  id_to_token_.resize(vocab->empty() ? 0 : max_id + 1);
-  vocab_.reserve(vocab->size());
-  for (const auto& [token, id] : vocab->items()) {
-    auto i = id.get<TokenId>();
-    vocab_[token] = i;
-    id_to_token_[static_cast<std::size_t>(i)] = token;
+  TokenId max_id = -1;
+  for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
+  id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
+  vocab_.reserve(vocab.size());
+  for (auto& [token, id] : vocab) {
+    auto& slot = id_to_token_[static_cast<std::size_t>(id)];
+    if (!slot.empty()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: vocab id {} is used twice", id);
+    slot = token;
+    vocab_.emplace(std::move(token), id);
   }
 
   auto string_or_empty = [&](const char* key) {
@@ -78,30 +56,61 @@ BpeModel::BpeModel(const json& spec) {
     byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
   }
 
-  auto merges = spec.find("merges");
-  if (merges != spec.end() && !merges->is_null()) {
-    if (!merges->is_array()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merges is not a list");
-    merges_.reserve(merges->size());
-    std::uint32_t rank = 0;
-    for (const json& m : *merges) {
-      auto [a, b] = parse_merge(m, rank);
-      // With a continuing-subword prefix ("##"), "a" + "##b" merges into "ab".
-      std::string merged = a + (!continuing_subword_prefix_.empty() && b.rfind(continuing_subword_prefix_, 0) == 0
-                                    ? b.substr(continuing_subword_prefix_.size())
-                                    : b);
-      auto ia = vocab_.find(a), ib = vocab_.find(b), ir = vocab_.find(merged);
-      if (ia == vocab_.end() || ib == vocab_.end() || ir == vocab_.end()) {
-        throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} ('{}' '{}') uses a token not in the vocab",
-                    rank, a, b);
-      }
-      merges_.emplace(pair_key(ia->second, ib->second), Merge{rank, ir->second});  // first (lowest) rank wins
-      ++rank;
+  std::size_t capacity = 16;
+  while (capacity < merges.size() * 2) capacity *= 2;
+  merge_slots_.assign(capacity, MergeSlot{});
+  merge_mask_ = capacity - 1;
+  std::uint32_t rank = 0;
+  for (const auto& [a, b] : merges) {
+    // With a continuing-subword prefix ("##"), "a" + "##b" merges into "ab".
+    std::string merged = a + (!continuing_subword_prefix_.empty() && b.rfind(continuing_subword_prefix_, 0) == 0
+                                  ? b.substr(continuing_subword_prefix_.size())
+                                  : b);
+    auto ia = vocab_.find(a), ib = vocab_.find(b), ir = vocab_.find(merged);
+    if (ia == vocab_.end() || ib == vocab_.end() || ir == vocab_.end()) {
+      throw_error(ErrorCode::kInvalidModel, "tokenizer.json: merge #{} ('{}' '{}') uses a token not in the vocab", rank,
+                  a, b);
+    }
+    insert_merge(ia->second, ib->second, Merge{rank, ir->second});
+    ++rank;
+  }
+}
+
+namespace {
+std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser: spreads pair keys over the table
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+void BpeModel::insert_merge(TokenId a, TokenId b, Merge merge) {
+  const std::uint64_t key = pair_key(a, b);
+  for (std::size_t i = mix(key) & merge_mask_;; i = (i + 1) & merge_mask_) {
+    MergeSlot& slot = merge_slots_[i];
+    if (slot.key == key) return;  // first (lowest) rank wins
+    if (slot.key == kEmptyKey) {
+      slot = {key, merge};
+      ++merge_count_;
+      return;
     }
   }
 }
 
+const BpeModel::Merge* BpeModel::find_merge(TokenId a, TokenId b) const {
+  if (merge_count_ == 0) return nullptr;
+  const std::uint64_t key = pair_key(a, b);
+  for (std::size_t i = mix(key) & merge_mask_;; i = (i + 1) & merge_mask_) {
+    const MergeSlot& slot = merge_slots_[i];
+    if (slot.key == key) return &slot.merge;
+    if (slot.key == kEmptyKey) return nullptr;
+  }
+}
+
 std::optional<TokenId> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
+  auto it = vocab_.find(token);
   if (it == vocab_.end()) return std::nullopt;
   return it->second;
 }
@@ -115,27 +124,17 @@ const std::string* BpeModel::id_to_token(TokenId id) const {
 
 void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const {
   if (word.empty()) return;
-  constexpr std::size_t kMaxCachedWord = 256;
-  if (word.size() > kMaxCachedWord) return tokenize_uncached(word, out);
-  std::string key(word);
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (auto it = cache_.find(key); it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
-  std::vector<TokenId> ids;
-  tokenize_uncached(word, ids);
-  out.insert(out.end(), ids.begin(), ids.end());
-  std::lock_guard lock(cache_mutex_);
-  if (cache_.size() >= kCacheCapacity) cache_.clear();  // crude but bounded
-  cache_.emplace(std::move(key), std::move(ids));
+  if (!WordCache::cacheable(word)) return tokenize_uncached(word, out);
+  const std::uint64_t hash = std::hash<std::string_view>{}(word);
+  if (cache_.lookup(word, hash, out)) return;
+  const std::size_t before = out.size();
+  tokenize_uncached(word, out);
+  cache_.store(word, hash, out.data() + before, out.size() - before);
 }
 
 void BpeModel::tokenize_uncached(std::string_view word, std::vector<TokenId>& out) const {
   if (ignore_merges_) {
-    if (auto it = vocab_.find(std::string(word)); it != vocab_.end()) {
+    if (auto it = vocab_.find(word); it != vocab_.end()) {
       out.push_back(it->second);
       return;
     }
@@ -176,7 +175,7 @@ void BpeModel::tokenize_uncached(std::string_view word, std::vector<TokenId>& ou
 // Repeatedly applies the lowest-ranked merge among adjacent pairs (leftmost
 // first on equal ranks), as HF's Word::merge_all does.
 void BpeModel::merge_word(std::vector<TokenId>& symbols) const {
-  if (symbols.size() < 2 || merges_.empty()) return;
+  if (symbols.size() < 2 || merge_count_ == 0) return;
   const int n = static_cast<int>(symbols.size());
   std::vector<int> prev(static_cast<std::size_t>(n)), next(static_cast<std::size_t>(n));
   std::vector<bool> alive(static_cast<std::size_t>(n), true);
@@ -194,8 +193,9 @@ void BpeModel::merge_word(std::vector<TokenId>& symbols) const {
   auto consider = [&](int left) {
     int right = next[static_cast<std::size_t>(left)];
     if (right < 0) return;
-    auto it = merges_.find(pair_key(symbols[static_cast<std::size_t>(left)], symbols[static_cast<std::size_t>(right)]));
-    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.result});
+    if (const Merge* m = find_merge(symbols[static_cast<std::size_t>(left)], symbols[static_cast<std::size_t>(right)])) {
+      queue.push({m->rank, left, m->result});
+    }
   };
   for (int i = 0; i + 1 < n; ++i) consider(i);
 
@@ -205,8 +205,8 @@ void BpeModel::merge_word(std::vector<TokenId>& symbols) const {
     auto pos = static_cast<std::size_t>(top.pos);
     if (!alive[pos] || next[pos] < 0) continue;
     auto right = static_cast<std::size_t>(next[pos]);
-    auto it = merges_.find(pair_key(symbols[pos], symbols[right]));
-    if (it == merges_.end() || it->second.result != top.result) continue;  // stale entry
+    const Merge* m = find_merge(symbols[pos], symbols[right]);
+    if (!m || m->result != top.result) continue;  // stale entry
     symbols[pos] = top.result;
     alive[right] = false;
     next[pos] = next[right];

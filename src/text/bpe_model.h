@@ -6,23 +6,26 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
-#include <list>
-#include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "text/bpe_model_types.h"
+#include "text/word_cache.h"
+
 namespace arle::text {
 
-using TokenId = std::int32_t;
 
 class BpeModel {
  public:
-  // `spec` is tokenizer.json's "model" object. Throws arle::Error naming the
-  // problem (unknown model type, malformed merges, merge of unknown tokens).
-  explicit BpeModel(const nlohmann::json& spec);
+  // `spec` is tokenizer.json's "model" object (flags); vocab and merges come
+  // from parse_tokenizer_json. Throws arle::Error naming the problem
+  // (unknown model type, duplicate ids, merges of unknown tokens).
+  BpeModel(const nlohmann::json& spec, std::vector<std::pair<std::string, TokenId>> vocab,
+           const std::vector<std::pair<std::string, std::string>>& merges);
 
   // Appends the ids of one word. Thread-safe.
   void tokenize(std::string_view word, std::vector<TokenId>& out) const;
@@ -43,9 +46,25 @@ class BpeModel {
   void merge_word(std::vector<TokenId>& symbols) const;
   void tokenize_uncached(std::string_view word, std::vector<TokenId>& out) const;
 
-  std::unordered_map<std::string, TokenId> vocab_;
+  // Heterogeneous lookup: find(string_view) without building a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>> vocab_;
   std::vector<std::string> id_to_token_;
-  std::unordered_map<std::uint64_t, Merge> merges_;
+  // Open addressing over one flat array: a merge lookup is one or two cache
+  // lines, where std::unordered_map costs a bucket and a node chase.
+  struct MergeSlot {
+    std::uint64_t key = kEmptyKey;
+    Merge merge{};
+  };
+  static constexpr std::uint64_t kEmptyKey = ~std::uint64_t{0};
+  const Merge* find_merge(TokenId a, TokenId b) const;
+  void insert_merge(TokenId a, TokenId b, Merge merge);
+  std::vector<MergeSlot> merge_slots_;
+  std::size_t merge_mask_ = 0;
+  std::size_t merge_count_ = 0;
   std::optional<TokenId> unk_id_;
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
@@ -55,9 +74,7 @@ class BpeModel {
   TokenId byte_ids_[256];  // "<0xXX>" ids for byte fallback, -1 if absent
 
   // Repeated words (" the", " of") are common: cache their ids.
-  static constexpr std::size_t kCacheCapacity = 1 << 16;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<TokenId>> cache_;
+  mutable WordCache cache_;
 };
 
 }  // namespace arle::text

@@ -17,7 +17,12 @@ using nlohmann::json;
 class UnicodeForm : public Normalizer {
  public:
   explicit UnicodeForm(NormalForm form) : form_(form) {}
-  std::string normalize(std::string_view text) const override { return normalize_unicode(text, form_); }
+  std::string normalize(std::string_view text) const override {
+    // ASCII is invariant under every normal form: skip the Unicode tables.
+    bool ascii = true;
+    for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
+    return ascii ? std::string(text) : normalize_unicode(text, form_);
+  }
 
  private:
   NormalForm form_;

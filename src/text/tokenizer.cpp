@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "text/tokenizer_json.h"
 #include "text/unicode.h"
 
 namespace arle::text {
@@ -56,8 +57,8 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json) {
-  json spec = parse_json_text(tokenizer_json, "tokenizer.json");
-  if (!spec.is_object()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json is not a JSON object");
+  TokenizerJson parsed = parse_tokenizer_json(tokenizer_json);
+  const json& spec = parsed.spec;
   json config = config_json.empty() ? json::object() : parse_json_text(config_json, "tokenizer_config.json");
   if (!config.is_object()) config = json::object();
 
@@ -66,7 +67,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
   if (!spec.contains("model") || !spec["model"].is_object()) {
     throw_error(ErrorCode::kInvalidModel, "tokenizer.json has no \"model\" object");
   }
-  t->model_ = std::make_unique<BpeModel>(spec["model"]);
+  if (!parsed.has_vocab) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: model has no vocab");
+  t->model_ = std::make_unique<BpeModel>(spec["model"], std::move(parsed.vocab), parsed.merges);
   t->added_ = AddedVocabulary(get("added_tokens"));
   t->normalizer_ = make_normalizer(get("normalizer"));
   t->pre_tokenizer_ = make_pre_tokenizer(get("pre_tokenizer"));

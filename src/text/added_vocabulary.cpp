@@ -40,6 +40,7 @@ AddedVocabulary::AddedVocabulary(const json& added_tokens) {
     token.single_word = t.value("single_word", false);
     token.normalized = t.value("normalized", !token.special);
     if (token.content.empty()) continue;  // can never match
+    has_normalized_ |= token.normalized;
     by_id_[token.id] = tokens_.size();
     by_content_[token.content] = tokens_.size();
     tokens_.push_back(std::move(token));
@@ -98,11 +99,11 @@ std::vector<Segment> AddedVocabulary::split(std::string_view text, bool normaliz
         end = i;
       }
     }
-    if (begin > plain_start) segments.push_back({std::string(text.substr(plain_start, begin - plain_start)), {}});
+    if (begin > plain_start) segments.push_back({text.substr(plain_start, begin - plain_start), {}});
     segments.push_back({match->token->content, match->token->id});
     plain_start = pos = end;
   }
-  if (plain_start < text.size()) segments.push_back({std::string(text.substr(plain_start)), {}});
+  if (plain_start < text.size()) segments.push_back({text.substr(plain_start), {}});
   return segments;
 }
 

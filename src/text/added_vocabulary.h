@@ -29,7 +29,7 @@ struct AddedToken {
 // A piece of input: either plain text for the normalizer and model, or one
 // added token.
 struct Segment {
-  std::string text;
+  std::string_view text;  // a view into the text given to split()
   std::optional<TokenId> token;
 };
 
@@ -46,6 +46,7 @@ class AddedVocabulary {
   const AddedToken* find(TokenId id) const;
   std::optional<TokenId> token_to_id(std::string_view content) const;
   const std::vector<AddedToken>& tokens() const { return tokens_; }
+  bool has_normalized_tokens() const { return has_normalized_; }
   bool empty() const { return tokens_.empty(); }
 
  private:
@@ -56,6 +57,7 @@ class AddedVocabulary {
   std::optional<Match> find_at(std::string_view text, std::size_t pos, bool normalized) const;
 
   std::vector<AddedToken> tokens_;
+  bool has_normalized_ = false;
   std::unordered_map<TokenId, std::size_t> by_id_;
   std::unordered_map<std::string, std::size_t> by_content_;
   // First byte -> tokens starting with it, longest first.

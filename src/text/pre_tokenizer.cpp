@@ -142,14 +142,17 @@ class ByteLevel : public PreTokenizer {
   ByteLevel(bool add_prefix_space, bool use_regex)
       : add_prefix_space_(add_prefix_space), regex_(use_regex ? std::make_unique<Regex>(kGpt2SplitPattern) : nullptr) {}
   void split(std::string_view piece, bool /*first*/, std::vector<std::string>& out) const override {
-    std::string text(piece);
-    if (add_prefix_space_ && !text.empty() && text[0] != ' ') text.insert(text.begin(), ' ');  // every piece, as HF
-    std::vector<std::string> parts;
-    if (regex_) {
-      split_by_matches(text, regex_->find_all(text), Behavior::kIsolated, false, parts);
-    } else {
-      parts.push_back(std::move(text));
+    std::string prefixed;
+    if (add_prefix_space_ && !piece.empty() && piece[0] != ' ') {  // every piece, as HF
+      prefixed = " " + std::string(piece);
+      piece = prefixed;
     }
+    if (!regex_) {
+      out.push_back(bytes_to_unicode(piece));
+      return;
+    }
+    std::vector<std::string> parts;
+    split_by_matches(piece, regex_->find_all(piece), Behavior::kIsolated, false, parts);
     for (const auto& p : parts) out.push_back(bytes_to_unicode(p));
   }
 
@@ -196,8 +199,14 @@ class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
   void split(std::string_view piece, bool first, std::vector<std::string>& out) const override {
-    std::vector<std::string> pieces{std::string(piece)};
-    for (const auto& stage : parts_) {
+    if (parts_.empty()) {
+      out.emplace_back(piece);
+      return;
+    }
+    std::vector<std::string> pieces;
+    parts_[0]->split(piece, first, pieces);
+    for (std::size_t stage_index = 1; stage_index < parts_.size(); ++stage_index) {
+      const auto& stage = parts_[stage_index];
       std::vector<std::string> next;
       for (std::size_t i = 0; i < pieces.size(); ++i) stage->split(pieces[i], first && i == 0, next);
       pieces = std::move(next);

@@ -114,21 +114,30 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
 }
 
 void Tokenizer::encode_plain(std::string_view text, bool first, std::vector<TokenId>& out) const {
-  std::string normalized = normalizer_ ? normalizer_->normalize(text) : std::string(text);
-  // Added tokens marked "normalized" are matched after normalization.
-  for (const Segment& seg : added_.split(normalized, /*normalized=*/true)) {
-    if (seg.token) {
-      out.push_back(*seg.token);
-      continue;
-    }
-    std::vector<std::string> words;
+  std::string normalized;
+  if (normalizer_) {
+    normalized = normalizer_->normalize(text);
+    text = normalized;
+  }
+  std::vector<std::string> words;
+  auto encode_words = [&](std::string_view piece) {
+    words.clear();
     if (pre_tokenizer_) {
-      pre_tokenizer_->split(seg.text, first, words);
+      pre_tokenizer_->split(piece, first, words);
+      for (const auto& w : words) model_->tokenize(w, out);
     } else {
-      words.push_back(seg.text);
+      model_->tokenize(piece, out);
     }
     first = false;
-    for (const auto& w : words) model_->tokenize(w, out);
+  };
+  if (!added_.has_normalized_tokens()) return encode_words(text);
+  // Added tokens marked "normalized" are matched after normalization.
+  for (const Segment& seg : added_.split(text, /*normalized=*/true)) {
+    if (seg.token) {
+      out.push_back(*seg.token);
+    } else {
+      encode_words(seg.text);
+    }
   }
 }
 

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default
-# 60) from the committed corpus. With SECONDS=0 it only replays the corpus.
+# 60) from seeds made of the committed corpora and fixtures. With SECONDS=0 it
+# only replays the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+targets=(safetensors_fuzz model_config_fuzz tokenizer_json_fuzz tokenizer_encode_fuzz)
 
 cmake --preset fuzz
-cmake --build --preset fuzz --target safetensors_fuzz model_config_fuzz
+cmake --build --preset fuzz --target "${targets[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/safetensors" "$work/config"
-cp tests/fixtures/safetensors_corpus/*.safetensors "$work/safetensors/"
-cp tests/fixtures/models/*/model.safetensors "$work/safetensors/" 2>/dev/null || true
-find tests/fixtures -name config.json | while read -r f; do cp "$f" "$work/config/$(echo "$f" | tr / _)"; done
-cp tests/fixtures/config_corpus/*.json "$work/config/"
+mkdir -p "$work"/{safetensors_fuzz,model_config_fuzz,tokenizer_json_fuzz,tokenizer_encode_fuzz}
+cp tests/fixtures/safetensors_corpus/*.safetensors "$work/safetensors_fuzz/"
+for m in tests/fixtures/models/*/; do
+  name=$(basename "$m")
+  cp "$m/model.safetensors" "$work/safetensors_fuzz/$name.safetensors"
+  cp "$m/config.json" "$work/model_config_fuzz/$name.json"
+done
+for c in tests/fixtures/configs/*/config.json; do cp "$c" "$work/model_config_fuzz/$(basename "$(dirname "$c")").json"; done
+cp tests/fixtures/config_corpus/*.json "$work/model_config_fuzz/"
+cp tests/fixtures/models/stories260K/tokenizer.json "$work/tokenizer_json_fuzz/stories.json"
+head -c 3000 tests/fixtures/tokenizers/vectors/qwen3_text_ids.jsonl > "$work/tokenizer_encode_fuzz/texts"
+printf '\x00<|im_start|>user\nhi\xff\xfe<|im_end|>' > "$work/tokenizer_encode_fuzz/special"
+printf '\x01\xe4\xb8\xad <s> 12 \xf0\x9f\x98' > "$work/tokenizer_encode_fuzz/bytes"
 
-for target in safetensors config; do
-  bin=build/fuzz/tests/fuzz/${target/config/model_config}_fuzz
+for target in "${targets[@]}"; do
+  bin=build/fuzz/tests/fuzz/$target
+  echo "== $target"
   if [ "$seconds" = 0 ]; then
     "$bin" -runs=0 "$work/$target"
   else

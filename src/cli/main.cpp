@@ -13,6 +13,7 @@
 #include "cli/doctor.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
+#include "cli/text_commands.h"
 #include "common/error.h"
 #include "common/log.h"
 
@@ -65,6 +66,23 @@ int main(int argc, char** argv) {
   inspect->add_option("--model-path", inspect_model, "model folder or .safetensors file");
   inspect->add_flag("--json", inspect_json, "print the report as JSON");
 
+  arle::cli::TokenizeOptions tokenize_options;
+  std::optional<std::string> tokenize_model;
+  CLI::App* tokenize = app.add_subcommand("tokenize", "text -> token ids with the model's tokenizer");
+  tokenize->add_option("--model-path", tokenize_model, "model folder, or a folder with only tokenizer files");
+  tokenize->add_option("--text", tokenize_options.text, "text to tokenize");
+  tokenize->add_option("--file", tokenize_options.file, "file whose bytes to tokenize");
+  tokenize->add_flag("--no-special", tokenize_options.no_special, "do not add BOS/EOS");
+  tokenize->add_flag("--json", tokenize_options.json, "print {\"ids\", \"tokens\", \"count\"}");
+
+  std::optional<std::string> detokenize_model;
+  std::string detokenize_ids;
+  bool skip_special = false;
+  CLI::App* detokenize = app.add_subcommand("detokenize", "token ids -> text");
+  detokenize->add_option("--model-path", detokenize_model, "model folder, or a folder with only tokenizer files");
+  detokenize->add_option("--ids", detokenize_ids, "comma-separated ids, e.g. 1,2,3")->required();
+  detokenize->add_flag("--skip-special", skip_special, "drop special tokens (BOS, EOS, <|im_end|>...)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -78,6 +96,14 @@ int main(int argc, char** argv) {
     arle::log::init(top.log_level);
     if (top.doctor) return run_doctor_command(top);
     if (inspect->parsed()) return run_inspect_command(inspect_model ? inspect_model : top.model_path, inspect_json);
+    if (tokenize->parsed()) {
+      tokenize_options.model_path = arle::cli::resolve_model(tokenize_model ? tokenize_model : top.model_path).path;
+      return arle::cli::run_tokenize(tokenize_options);
+    }
+    if (detokenize->parsed()) {
+      auto model = arle::cli::resolve_model(detokenize_model ? detokenize_model : top.model_path);
+      return arle::cli::run_detokenize(model.path, detokenize_ids, skip_special);
+    }
     if (top.json || top.strict) {
       throw arle::Error(arle::ErrorCode::kInvalidArgument, "--json and --strict go with --doctor");
     }

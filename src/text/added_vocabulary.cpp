@@ -26,8 +26,8 @@ AddedVocabulary::AddedVocabulary(const json& added_tokens) {
   if (added_tokens.is_null()) return;
   if (!added_tokens.is_array()) throw_error(ErrorCode::kInvalidModel, "tokenizer.json: added_tokens is not a list");
   for (const json& t : added_tokens) {
-    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_unsigned() || !t.contains("content") ||
-        !t["content"].is_string()) {
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || t["id"].get<std::int64_t>() < 0 ||
+        t["id"].get<std::int64_t>() >= (1 << 30) || !t.contains("content") || !t["content"].is_string()) {
       throw_error(ErrorCode::kInvalidModel, "tokenizer.json: added token {} needs an id and a content string",
                   describe_json(t));
     }
@@ -83,22 +83,8 @@ std::vector<Segment> AddedVocabulary::split(std::string_view text, bool normaliz
     }
     std::size_t begin = match->begin, end = match->end;
     // lstrip / rstrip swallow the whitespace beside the token.
-    if (match->token->lstrip) {
-      while (begin > plain_start) {
-        std::size_t start = begin - 1;
-        while (start > plain_start && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-        std::size_t i = start;
-        if (!is_whitespace(next_codepoint(text, i))) break;
-        begin = start;
-      }
-    }
-    if (match->token->rstrip) {
-      while (end < text.size()) {
-        std::size_t i = end;
-        if (!is_whitespace(next_codepoint(text, i))) break;
-        end = i;
-      }
-    }
+    if (match->token->lstrip) begin = skip_whitespace_backward(text, begin, plain_start);
+    if (match->token->rstrip) end = skip_whitespace_forward(text, end);
     if (begin > plain_start) segments.push_back({text.substr(plain_start, begin - plain_start), {}});
     segments.push_back({match->token->content, match->token->id});
     plain_start = pos = end;

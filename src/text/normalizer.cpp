@@ -59,23 +59,8 @@ class Strip : public Normalizer {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
   std::string normalize(std::string_view text) const override {
-    std::size_t begin = 0, end = text.size();
-    if (left_) {
-      while (begin < end) {
-        std::size_t i = begin;
-        if (!is_whitespace(next_codepoint(text, i))) break;
-        begin = i;
-      }
-    }
-    if (right_) {
-      while (end > begin) {
-        std::size_t start = end - 1;
-        while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-        std::size_t i = start;
-        if (!is_whitespace(next_codepoint(text, i))) break;
-        end = start;
-      }
-    }
+    std::size_t begin = left_ ? skip_whitespace_forward(text, 0) : 0;
+    std::size_t end = right_ ? skip_whitespace_backward(text, text.size(), begin) : text.size();
     return std::string(text.substr(begin, end - begin));
   }
 

@@ -90,6 +90,26 @@ std::string utf8_lossy(std::string_view bytes) {
   return out;
 }
 
+std::size_t skip_whitespace_forward(std::string_view text, std::size_t pos) {
+  while (pos < text.size()) {
+    std::size_t next = pos;
+    if (!is_whitespace(next_codepoint(text, next))) break;
+    pos = next;
+  }
+  return pos;
+}
+
+std::size_t skip_whitespace_backward(std::string_view text, std::size_t pos, std::size_t floor) {
+  while (pos > floor) {
+    std::size_t start = pos - 1;
+    while (start > floor && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+    std::size_t i = start;
+    if (!is_whitespace(next_codepoint(text, i))) break;
+    pos = start;
+  }
+  return pos;
+}
+
 std::string normalize_unicode(std::string_view text, NormalForm form) {
   int options = UTF8PROC_STABLE;
   switch (form) {

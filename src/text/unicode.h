@@ -14,6 +14,11 @@ void append_utf8(std::string& out, char32_t cp);
 // Decodes the character starting at text[i] (valid UTF-8) and advances i.
 char32_t next_codepoint(std::string_view text, std::size_t& i);
 
+// Moves past Unicode whitespace: forward from `pos`, or backward from `pos`
+// but not below `floor`. Returns the new byte position.
+std::size_t skip_whitespace_forward(std::string_view text, std::size_t pos);
+std::size_t skip_whitespace_backward(std::string_view text, std::size_t pos, std::size_t floor = 0);
+
 enum class NormalForm { kNFC, kNFD, kNFKC, kNFKD };
 std::string normalize_unicode(std::string_view text, NormalForm form);
 std::string to_lower(std::string_view text);

@@ -89,7 +89,8 @@ TEST(StreamingGenerations, ModelFixtureGenerationsStreamToTheOneShotDecode) {
   for (const char* model : {"stories260K", "qwen3-tiny", "qwen3.5-tiny", "qwen3-moe-tiny"}) {
     fs::path dir = fixtures() / "models" / model;
     auto tok = Tokenizer::load(dir);
-    for (const json& c : json::parse(std::ifstream(dir / "reference.json"))["cases"]) {
+    const json reference = json::parse(std::ifstream(dir / "reference.json"));  // must outlive the loop
+    for (const json& c : reference["cases"]) {
       auto ids = c["input_ids"].get<std::vector<TokenId>>();
       auto gen = c["greedy_ids"].get<std::vector<TokenId>>();
       ids.insert(ids.end(), gen.begin(), gen.end());

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "text/byte_level.h"
 #include "text/unicode.h"
 
 namespace arle::text {
@@ -130,6 +131,16 @@ void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const 
   const std::size_t before = out.size();
   tokenize_uncached(word, out);
   cache_.store(word, hash, out.data() + before, out.size() - before);
+}
+
+void BpeModel::tokenize_raw_bytes(std::string_view raw, std::vector<TokenId>& out) const {
+  if (raw.empty()) return;
+  if (!WordCache::cacheable(raw)) return tokenize_uncached(bytes_to_unicode(raw), out);
+  const std::uint64_t hash = std::hash<std::string_view>{}(raw);
+  if (raw_cache_.lookup(raw, hash, out)) return;
+  const std::size_t before = out.size();
+  tokenize(bytes_to_unicode(raw), out);
+  raw_cache_.store(raw, hash, out.data() + before, out.size() - before);
 }
 
 void BpeModel::tokenize_uncached(std::string_view word, std::vector<TokenId>& out) const {

@@ -29,6 +29,9 @@ class BpeModel {
 
   // Appends the ids of one word. Thread-safe.
   void tokenize(std::string_view word, std::vector<TokenId>& out) const;
+  // Same for a word given as raw bytes of a byte-level model: the bytes are
+  // mapped to GPT-2's alphabet only on a cache miss.
+  void tokenize_raw_bytes(std::string_view raw, std::vector<TokenId>& out) const;
 
   std::optional<TokenId> token_to_id(std::string_view token) const;
   const std::string* id_to_token(TokenId id) const;  // nullptr if unknown
@@ -75,6 +78,7 @@ class BpeModel {
 
   // Repeated words (" the", " of") are common: cache their ids.
   mutable WordCache cache_;
+  mutable WordCache raw_cache_{15};  // keyed by raw bytes (tokenize_raw_bytes)
 };
 
 }  // namespace arle::text

@@ -118,6 +118,7 @@ class SplitRegex : public PreTokenizer {
   void split(std::string_view piece, bool, std::vector<std::string>& out) const override {
     split_by_matches(piece, pattern_.find_all(piece), behavior_, invert_, out);
   }
+  const Regex* isolating_pattern() const { return behavior_ == Behavior::kIsolated && !invert_ ? &pattern_ : nullptr; }
 
  private:
   Regex pattern_;
@@ -144,7 +145,9 @@ class ByteLevel : public PreTokenizer {
   void split(std::string_view piece, bool /*first*/, std::vector<std::string>& out) const override {
     std::string prefixed;
     if (add_prefix_space_ && !piece.empty() && piece[0] != ' ') {  // every piece, as HF
-      prefixed = " " + std::string(piece);
+      prefixed.reserve(piece.size() + 1);
+      prefixed += ' ';
+      prefixed += piece;
       piece = prefixed;
     }
     if (!regex_) {
@@ -155,6 +158,8 @@ class ByteLevel : public PreTokenizer {
     split_by_matches(piece, regex_->find_all(piece), Behavior::kIsolated, false, parts);
     for (const auto& p : parts) out.push_back(bytes_to_unicode(p));
   }
+  const Regex* byte_level_split_regex() const override { return add_prefix_space_ ? nullptr : regex_.get(); }
+  bool plain_byte_map() const { return !add_prefix_space_ && !regex_; }
 
  private:
   bool add_prefix_space_;
@@ -212,6 +217,13 @@ class Sequence : public PreTokenizer {
       pieces = std::move(next);
     }
     for (auto& p : pieces) out.push_back(std::move(p));
+  }
+  const Regex* byte_level_split_regex() const override {
+    if (parts_.size() == 1) return parts_[0]->byte_level_split_regex();
+    if (parts_.size() != 2) return nullptr;
+    const auto* split = dynamic_cast<const SplitRegex*>(parts_[0].get());
+    const auto* bytes = dynamic_cast<const ByteLevel*>(parts_[1].get());
+    return split && bytes && bytes->plain_byte_map() ? split->isolating_pattern() : nullptr;
   }
 
  private:

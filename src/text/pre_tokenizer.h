@@ -11,12 +11,18 @@
 
 namespace arle::text {
 
+class Regex;
+
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
   // Appends the pieces of `piece` to `out`. `first` is true for the first
   // piece of the input (Metaspace's prepend_scheme "first" needs it).
   virtual void split(std::string_view piece, bool first, std::vector<std::string>& out) const = 0;
+  // When this pre-tokenizer is exactly "isolate the matches of a regex, then
+  // map bytes to GPT-2's alphabet" (Qwen, GPT-2), the regex: the tokenizer
+  // then runs a fast path that never builds the mapped strings on cache hits.
+  virtual const Regex* byte_level_split_regex() const { return nullptr; }
 };
 
 // nullptr for a JSON null. Throws arle::Error(kUnsupported) naming an unknown type.

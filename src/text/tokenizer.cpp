@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "text/tokenizer_json.h"
+#include "text/regex.h"
 #include "text/unicode.h"
 
 namespace arle::text {
@@ -72,6 +73,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
   t->added_ = AddedVocabulary(get("added_tokens"));
   t->normalizer_ = make_normalizer(get("normalizer"));
   t->pre_tokenizer_ = make_pre_tokenizer(get("pre_tokenizer"));
+  if (t->pre_tokenizer_) t->byte_level_split_ = t->pre_tokenizer_->byte_level_split_regex();
   t->decoder_ = make_decoder(get("decoder"));
 
   if (auto bos = config_token(config, "bos_token")) t->bos_id_ = t->token_to_id(*bos);
@@ -122,7 +124,15 @@ void Tokenizer::encode_plain(std::string_view text, bool first, std::vector<Toke
   std::vector<std::string> words;
   auto encode_words = [&](std::string_view piece) {
     words.clear();
-    if (pre_tokenizer_) {
+    if (byte_level_split_) {
+      std::size_t last = 0;
+      for (auto [begin, end] : byte_level_split_->find_all(piece)) {
+        if (begin > last) model_->tokenize_raw_bytes(piece.substr(last, begin - last), out);
+        model_->tokenize_raw_bytes(piece.substr(begin, end - begin), out);
+        last = end;
+      }
+      if (last < piece.size()) model_->tokenize_raw_bytes(piece.substr(last), out);
+    } else if (pre_tokenizer_) {
       pre_tokenizer_->split(piece, first, words);
       for (const auto& w : words) model_->tokenize(w, out);
     } else {

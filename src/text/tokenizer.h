@@ -49,6 +49,7 @@ class Tokenizer {
   AddedVocabulary added_;
   std::unique_ptr<Normalizer> normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  const Regex* byte_level_split_ = nullptr;  // fast path, see PreTokenizer::byte_level_split_regex
   std::unique_ptr<BpeModel> model_;
   std::unique_ptr<Decoder> decoder_;
   std::vector<TokenId> prefix_ids_;  // added when add_special_tokens (e.g. BOS)

@@ -58,7 +58,9 @@ TEST_P(TextVectors, EveryLineMatchesIdForIdAndDecodesBack) {
     }
     // Byte-level BPE is lossless: decoding gives back the (NFC-normalized, for Qwen) text.
     std::string expected_text = name == "gpt2" ? text : normalize_unicode(text, NormalForm::kNFC);
-    if (got == want) EXPECT_EQ(tok.decode(got), expected_text) << name << " line " << lines;
+    if (got == want) {
+      EXPECT_EQ(tok.decode(got), expected_text) << name << " line " << lines;
+    }
   }
   EXPECT_EQ(failures, 0) << name;
   EXPECT_GE(lines, 600);

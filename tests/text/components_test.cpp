@@ -93,7 +93,13 @@ TEST(AddedTokens, StripAndSingleWordOptions) {
   AddedVocabulary v(tokens);
   auto show = [&](std::string_view text) {
     std::string out;
-    for (const auto& s : v.split(text, false)) out += s.token ? "[" + std::to_string(*s.token) + "]" : "(" + std::string(s.text) + ")";
+    for (const auto& s : v.split(text, false)) {
+      if (s.token) {
+        out.append("[").append(std::to_string(*s.token)).append("]");
+      } else {
+        out.append("(").append(s.text).append(")");
+      }
+    }
     return out;
   };
   EXPECT_EQ(show("a  <mask>  b"), "(a)[10](b)");       // whitespace on both sides swallowed

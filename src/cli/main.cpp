@@ -83,6 +83,18 @@ int main(int argc, char** argv) {
   detokenize->add_option("--ids", detokenize_ids, "comma-separated ids, e.g. 1,2,3")->required();
   detokenize->add_flag("--skip-special", skip_special, "drop special tokens (BOS, EOS, <|im_end|>...)");
 
+  arle::cli::ChatTemplateOptions template_options;
+  std::optional<std::string> template_model;
+  CLI::App* chat_template = app.add_subcommand("chat-template", "render the model's chat template for a conversation");
+  chat_template->add_option("--model-path", template_model, "model folder, or a folder with only tokenizer files");
+  chat_template->add_option("--messages", template_options.messages_file, "JSON file with a list of OpenAI messages")
+      ->required();
+  chat_template->add_option("--tools", template_options.tools_file, "JSON file with a list of OpenAI tools");
+  chat_template->add_flag("--no-generation-prompt", template_options.no_generation_prompt,
+                          "do not open the assistant turn");
+  chat_template->add_option("--template-kwargs", template_options.template_kwargs,
+                            "JSON object of extra template variables, e.g. '{\"enable_thinking\": false}'");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -99,6 +111,10 @@ int main(int argc, char** argv) {
     if (tokenize->parsed()) {
       tokenize_options.model_path = arle::cli::resolve_model(tokenize_model ? tokenize_model : top.model_path).path;
       return arle::cli::run_tokenize(tokenize_options);
+    }
+    if (chat_template->parsed()) {
+      template_options.model_path = arle::cli::resolve_model(template_model ? template_model : top.model_path).path;
+      return arle::cli::run_chat_template(template_options);
     }
     if (detokenize->parsed()) {
       auto model = arle::cli::resolve_model(detokenize_model ? detokenize_model : top.model_path);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
 
@@ -62,6 +63,46 @@ int run_detokenize(const std::string& model_path, const std::string& ids_text, b
     ids.push_back(id);
   }
   fmt::print("{}\n", tokenizer->decode(ids, skip_special));
+  return 0;
+}
+
+namespace {
+
+nlohmann::ordered_json read_json_argument(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_error(ErrorCode::kNotFound, "cannot read {} {}", flag, path);
+  std::stringstream s;
+  s << in.rdbuf();
+  try {
+    return nlohmann::ordered_json::parse(s.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(ErrorCode::kInvalidArgument, "{} {} is not valid JSON ({})", flag, path, e.what());
+  }
+}
+
+}  // namespace
+
+int run_chat_template(const ChatTemplateOptions& o) {
+  text::ChatTemplate t = text::ChatTemplate::load(o.model_path);
+  text::ChatTemplateInput input;
+  input.messages = read_json_argument(o.messages_file, "--messages");
+  if (!input.messages.is_array()) {
+    throw_error(ErrorCode::kInvalidArgument, "--messages {} must hold a JSON list of messages", o.messages_file);
+  }
+  if (o.tools_file) {
+    input.tools = read_json_argument(*o.tools_file, "--tools");
+    if (!input.tools.is_array()) throw_error(ErrorCode::kInvalidArgument, "--tools {} must hold a JSON list", *o.tools_file);
+  }
+  input.add_generation_prompt = !o.no_generation_prompt;
+  if (o.template_kwargs) {
+    try {
+      input.kwargs = nlohmann::ordered_json::parse(*o.template_kwargs);
+    } catch (const nlohmann::json::exception& e) {
+      throw_error(ErrorCode::kInvalidArgument, "--template-kwargs is not valid JSON ({})", e.what());
+    }
+    if (!input.kwargs.is_object()) throw_error(ErrorCode::kInvalidArgument, "--template-kwargs must be a JSON object");
+  }
+  fmt::print("{}", t.render(input));
   return 0;
 }
 

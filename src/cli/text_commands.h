@@ -22,3 +22,18 @@ int run_tokenize(const TokenizeOptions& options);
 int run_detokenize(const std::string& model_path, const std::string& ids, bool skip_special);
 
 }  // namespace arle::cli
+
+namespace arle::cli {
+
+struct ChatTemplateOptions {
+  std::string model_path;
+  std::string messages_file;
+  std::optional<std::string> tools_file;
+  bool no_generation_prompt = false;
+  std::optional<std::string> template_kwargs;  // a JSON object
+};
+
+// Prints the rendered prompt exactly (no trailing newline added).
+int run_chat_template(const ChatTemplateOptions& options);
+
+}  // namespace arle::cli

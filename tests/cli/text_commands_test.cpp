@@ -63,3 +63,44 @@ TEST(TextCommandErrors, BadInputsAreOneLineErrors) {
 
 }  // namespace
 }  // namespace arle::testing
+
+namespace arle::testing {
+namespace {
+
+TEST(ChatTemplateCommand, RendersTheModelTemplateLikeTransformers) {
+  std::string dir = ::testing::TempDir() + "/arle_chat_cmd";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/messages.json") << R"([{"role": "user", "content": "Hello! Who are you?"}])";
+  CommandResult r = run_arle("chat-template --model-path '" + fixtures_dir() + "/models/qwen3-tiny' --messages '" + dir +
+                             "/messages.json'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // qwen3-tiny reference.json, case chat_basic (rendered by transformers).
+  EXPECT_EQ(r.out, "<|im_start|>user\nHello! Who are you?<|im_end|>\n<|im_start|>assistant\n");
+  CommandResult no_prompt = run_arle("chat-template --no-generation-prompt --model-path '" + fixtures_dir() +
+                                     "/models/qwen3-tiny' --messages '" + dir + "/messages.json'");
+  EXPECT_EQ(no_prompt.out, "<|im_start|>user\nHello! Who are you?<|im_end|>\n");
+  CommandResult no_think = run_arle("chat-template --template-kwargs '{\"enable_thinking\": false}' --model-path '" +
+                                    fixtures_dir() + "/models/qwen3-tiny' --messages '" + dir + "/messages.json'");
+  EXPECT_EQ(no_think.out, "<|im_start|>user\nHello! Who are you?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
+TEST(ChatTemplateCommand, BadInputsAreOneLineErrors) {
+  std::string dir = ::testing::TempDir() + "/arle_chat_cmd_bad";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/not_list.json") << R"({"role": "user"})";
+  std::ofstream(dir + "/broken.json") << R"([{"role": )";
+  std::string model = " --model-path '" + fixtures_dir() + "/models/qwen3-tiny'";
+  auto expect_error = [](const CommandResult& r, const std::string& needle) {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  };
+  expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/not_list.json'"), "must hold a JSON list");
+  expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/broken.json'"), "is not valid JSON");
+  expect_error(run_arle("chat-template" + model + " --messages /no/file"), "cannot read --messages");
+  expect_error(run_arle("chat-template --messages '" + dir + "/broken.json'"), "has no chat template");
+  expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/not_list.json' --template-kwargs '[1]'"),
+               "must hold a JSON list");
+}
+
+}  // namespace
+}  // namespace arle::testing

@@ -115,6 +115,17 @@ bool parse_xml(std::string_view body, const json& tools, ToolCall& call, std::st
 
 }  // namespace
 
+ToolCallFormat detect_tool_call_format(const std::string& template_source) {
+  if (template_source.find("<function=") != std::string::npos) return ToolCallFormat::kXml;
+  if (template_source.find(kCallOpen) != std::string::npos) return ToolCallFormat::kHermesJson;
+  return ToolCallFormat::kNone;
+}
+
+bool prompt_opens_reasoning(const std::string& rendered_prompt) {
+  std::size_t open = rendered_prompt.rfind(kThinkOpen);
+  return open != std::string::npos && rendered_prompt.find(kThinkClose, open) == std::string::npos;
+}
+
 void ParsedOutput::append(const ParsedOutput& o) {
   reasoning += o.reasoning;
   content += o.content;

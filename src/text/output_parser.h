@@ -37,6 +37,13 @@ struct OutputParserOptions {
   nlohmann::json tools = nlohmann::json::array();  // OpenAI tools, to type XML parameter values
 };
 
+// The tool-call form a chat template teaches its model: XML when it shows
+// "<function=", Hermes JSON when it shows "<tool_call>", else none.
+ToolCallFormat detect_tool_call_format(const std::string& template_source);
+// True when a rendered prompt leaves a <think> block open for the model
+// (Qwen3.5, QwQ): its output then starts inside the reasoning.
+bool prompt_opens_reasoning(const std::string& rendered_prompt);
+
 class OutputParser {
  public:
   explicit OutputParser(OutputParserOptions options);

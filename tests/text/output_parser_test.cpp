@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace arle::text {
 namespace {
 
@@ -121,6 +124,24 @@ TEST(OutputParserStreaming, ContentIsNotHeldLongerThanATagPrefix) {
   ParsedOutput rest = p.feed("all>{\"name\": \"x\", \"arguments\": {}}</tool_call> after");
   ASSERT_EQ(rest.tool_calls.size(), 1u);
   EXPECT_EQ(rest.content, " after");
+}
+
+// The form comes from the model's own template: Qwen3.5 teaches XML, Qwen3 and
+// Qwen2.5 teach Hermes JSON, Llama 3.1 neither.
+TEST(OutputParserSetup, FormAndReasoningComeFromTheTemplate) {
+  auto read = [](const char* name) {
+    std::ifstream in(std::string(ARLE_TEST_FIXTURES) + "/chat_templates/" + name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen3.5-4B.jinja")), ToolCallFormat::kXml);
+  EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen3-0.6B.jinja")), ToolCallFormat::kHermesJson);
+  EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen2.5-7B-Instruct.jinja")), ToolCallFormat::kHermesJson);
+  EXPECT_EQ(detect_tool_call_format(read("meta-llama--Llama-3.1-8B-Instruct.jinja")), ToolCallFormat::kNone);
+  EXPECT_TRUE(prompt_opens_reasoning("<|im_start|>assistant\n<think>\n"));
+  EXPECT_FALSE(prompt_opens_reasoning("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+  EXPECT_FALSE(prompt_opens_reasoning("<|im_start|>assistant\n"));
 }
 
 }  // namespace

@@ -179,3 +179,30 @@ TEST(ChatTemplateSemantics, PythonBehaviours) {
 
 }  // namespace
 }  // namespace arle::text
+
+namespace arle::text {
+namespace {
+
+TEST(ChatTemplateLoading, JinjaFileListFormAndMissing) {
+  // Qwen3.5 checkpoints ship chat_template.jinja beside the config.
+  ChatTemplate qwen35 = ChatTemplate::load(fs::path(ARLE_TEST_FIXTURES) / "configs" / "Qwen3.5-0.8B");
+  ChatTemplateInput input;
+  input.messages = json::parse(R"([{"role": "user", "content": "Hi"}])");
+  // The 0.8B template closes the think block unless enable_thinking is set (see the goldens).
+  EXPECT_EQ(qwen35.render(input), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+
+  // tokenizer_config.json may hold a list of named templates; "default" is the chat one.
+  fs::path dir = fs::path(::testing::TempDir()) / "arle_template_list";
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": "<s>", "chat_template": [
+      {"name": "tool_use", "template": "TOOLS"},
+      {"name": "default", "template": "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"}]})";
+  EXPECT_EQ(ChatTemplate::load(dir).render(input), "<s>[user]Hi");
+
+  fs::path empty = fs::path(::testing::TempDir()) / "arle_template_none";
+  fs::create_directories(empty);
+  EXPECT_THROW(ChatTemplate::load(empty), Error);
+}
+
+}  // namespace
+}  // namespace arle::text

@@ -109,3 +109,17 @@ TEST(AddedTokens, StripAndSingleWordOptions) {
 
 }  // namespace
 }  // namespace arle::text
+
+namespace arle::text {
+namespace {
+
+TEST(OtherPreTokenizers, MetaspacePrependFirstOnlyForTheFirstPiece) {
+  auto meta = make_pre_tokenizer({{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}});
+  Pieces out;
+  meta->split("Hey you", true, out);
+  meta->split("there", false, out);  // a piece after an added token
+  EXPECT_EQ(out, (Pieces{"\xE2\x96\x81Hey", "\xE2\x96\x81you", "there"}));
+}
+
+}  // namespace
+}  // namespace arle::text

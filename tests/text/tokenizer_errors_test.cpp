@@ -130,3 +130,40 @@ TEST(TokenizerRobustness, RandomBytesEncodeAndDecode) {
 
 }  // namespace
 }  // namespace arle::text
+
+namespace arle::text {
+namespace {
+
+// WordPiece-style BPE settings: "##" marks continuation pieces and merges
+// drop it ("un" + "##able" -> "unable"); end_of_word_suffix marks word ends.
+TEST(BpeOptions, ContinuingSubwordPrefixAndEndOfWordSuffix) {
+  json spec = {
+      {"model",
+       {{"type", "BPE"},
+        {"vocab", {{"u", 0}, {"##n", 1}, {"un", 2}, {"##a", 3}, {"##b", 4}, {"##ab", 5}, {"una", 6}, {"unab", 7}}},
+        {"merges", json::array({json::array({"u", "##n"}), json::array({"##a", "##b"}), json::array({"un", "##ab"})})},
+        {"continuing_subword_prefix", "##"}}}};
+  auto tok = Tokenizer::from_json(spec.dump());
+  EXPECT_EQ(tok->encode("unab", false), (std::vector<TokenId>{7}));
+  json suffix = {{"model",
+                  {{"type", "BPE"},
+                   {"vocab", {{"a", 0}, {"b</w>", 1}, {"ab</w>", 2}, {"b", 3}}},
+                   {"merges", json::array({"a b</w>"})},
+                   {"end_of_word_suffix", "</w>"}}}};
+  EXPECT_EQ(Tokenizer::from_json(suffix.dump())->encode("ab", false), (std::vector<TokenId>{2}));
+}
+
+TEST(BpeOptions, UnknownCharactersAndFuseUnk) {
+  json spec = {{"model",
+                {{"type", "BPE"}, {"vocab", {{"<unk>", 0}, {"a", 1}}}, {"merges", json::array()}, {"unk_token", "<unk>"}}}};
+  EXPECT_EQ(Tokenizer::from_json(spec.dump())->encode("axya", false), (std::vector<TokenId>{1, 0, 0, 1}));
+  spec["model"]["fuse_unk"] = true;
+  EXPECT_EQ(Tokenizer::from_json(spec.dump())->encode("axya", false), (std::vector<TokenId>{1, 0, 1}));
+  spec["model"]["ignore_merges"] = true;
+  spec["model"]["vocab"]["aa"] = 2;
+  spec["model"]["merges"] = json::array();
+  EXPECT_EQ(Tokenizer::from_json(spec.dump())->encode("aa", false), (std::vector<TokenId>{2}));  // whole word in vocab
+}
+
+}  // namespace
+}  // namespace arle::text

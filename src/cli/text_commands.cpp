@@ -4,11 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <charconv>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -23,11 +23,7 @@ int run_tokenize(const TokenizeOptions& o) {
   if (o.text) {
     text = *o.text;
   } else {
-    std::ifstream in(*o.file, std::ios::binary);
-    if (!in) throw_error(ErrorCode::kNotFound, "cannot read --file {}", *o.file);
-    std::stringstream s;
-    s << in.rdbuf();
-    text = s.str();
+    text = read_text_file(*o.file, "--file");
   }
   auto tokenizer = text::Tokenizer::load(o.model_path);
   std::vector<text::TokenId> ids = tokenizer->encode(text, !o.no_special);
@@ -69,12 +65,9 @@ int run_detokenize(const std::string& model_path, const std::string& ids_text, b
 namespace {
 
 nlohmann::ordered_json read_json_argument(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error(ErrorCode::kNotFound, "cannot read {} {}", flag, path);
-  std::stringstream s;
-  s << in.rdbuf();
+  std::string text = read_text_file(path, flag);
   try {
-    return nlohmann::ordered_json::parse(s.str());
+    return nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw_error(ErrorCode::kInvalidArgument, "{} {} is not valid JSON ({})", flag, path, e.what());
   }

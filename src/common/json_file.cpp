@@ -8,15 +8,22 @@
 
 namespace arle {
 
+std::string read_text_file(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw_error(ErrorCode::kNotFound, "cannot read {} {}: it is a folder", what, path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_error(ErrorCode::kNotFound, "cannot read {} {}", what, path.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw_error(ErrorCode::kNotFound, "{} does not exist", path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error(ErrorCode::kIo, "cannot read {}", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  std::string text = read_text_file(path);
   try {
-    return nlohmann::json::parse(buffer.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw_error(ErrorCode::kInvalidModel, "{}: not valid JSON ({})", path.string(), e.what());
   }

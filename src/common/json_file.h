@@ -5,8 +5,13 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace arle {
+
+// The whole file as bytes. Throws arle::Error(kNotFound) naming `what` and
+// the path when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path, std::string_view what = "file");
 
 // Throws arle::Error: kNotFound if missing, kInvalidModel if not valid JSON.
 nlohmann::json read_json_file(const std::filesystem::path& path);

@@ -1,8 +1,5 @@
 #include "text/chat_template.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "common/error.h"
 #include "common/json_file.h"
 #include "text/jinja/builtins.h"
@@ -31,10 +28,7 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& dir) {
   if (!config.is_object()) config = json::object();
   std::string source;
   if (std::filesystem::exists(dir / "chat_template.jinja", ec)) {
-    std::ifstream in(dir / "chat_template.jinja", std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    source = s.str();
+    source = read_text_file(dir / "chat_template.jinja");
   } else if (auto it = config.find("chat_template"); it != config.end() && it->is_string()) {
     source = it->get<std::string>();
   } else if (it != config.end() && it->is_array()) {

@@ -2,9 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "common/error.h"
 #include "common/json_file.h"
 #include "text/tokenizer_json.h"
@@ -36,12 +33,6 @@ std::optional<std::string> config_token(const json& config, const char* key) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
-  auto read = [](const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
   std::filesystem::path tokenizer_path = dir / "tokenizer.json";
   std::error_code ec;
   if (!std::filesystem::is_regular_file(tokenizer_path, ec)) {
@@ -49,9 +40,9 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
                 tokenizer_path.string());
   }
   std::filesystem::path config_path = dir / "tokenizer_config.json";
-  std::string config = std::filesystem::is_regular_file(config_path, ec) ? read(config_path) : std::string();
+  std::string config = std::filesystem::is_regular_file(config_path, ec) ? read_text_file(config_path) : std::string();
   try {
-    return from_json(read(tokenizer_path), config);
+    return from_json(read_text_file(tokenizer_path), config);
   } catch (const Error& e) {
     throw Error(e.code(), tokenizer_path.string() + ": " + e.what());
   }

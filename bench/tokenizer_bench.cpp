@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "text/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -22,13 +22,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // One document per line (a CSV row or a JSONL record), as a server would see prompts.
 std::vector<std::string> load_lines(const fs::path& dir, const std::string& extension) {
@@ -39,7 +32,7 @@ std::vector<std::string> load_lines(const fs::path& dir, const std::string& exte
   std::sort(files.begin(), files.end());
   std::vector<std::string> lines;
   for (const auto& f : files) {
-    std::istringstream in(slurp(f));
+    std::istringstream in(arle::read_text_file(f));
     std::string line;
     while (std::getline(in, line)) {
       if (!line.empty()) lines.push_back(line);

@@ -5,21 +5,10 @@
 #include "text/jinja/builtins.h"
 #include "text/jinja/interpreter.h"
 #include "text/jinja/parser.h"
+#include "text/spec_fields.h"
 
 namespace arle::text {
-namespace {
-
 using nlohmann::json;
-
-std::string token_string(const json& config, const char* key) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
-  return "";
-}
-
-}  // namespace
 
 ChatTemplate ChatTemplate::load(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -43,7 +32,8 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& dir) {
     throw_error(ErrorCode::kNotFound, "{} has no chat template (chat_template.jinja or tokenizer_config.json's chat_template)",
                 dir.string());
   }
-  return ChatTemplate(std::move(source), token_string(config, "bos_token"), token_string(config, "eos_token"));
+  return ChatTemplate(std::move(source), config_token(config, "bos_token").value_or(""),
+                      config_token(config, "eos_token").value_or(""));
 }
 
 ChatTemplate::ChatTemplate(std::string source, std::string bos_token, std::string eos_token)

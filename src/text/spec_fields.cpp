@@ -35,6 +35,14 @@ Regex spec_pattern(const nlohmann::json& spec, std::string_view component) {
   throw_error(ErrorCode::kInvalidModel, "{} needs \"pattern\": {{\"String\": ...}} or {{\"Regex\": ...}}", component);
 }
 
+std::optional<std::string> config_token(const nlohmann::json& config, const char* key) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
+  return std::nullopt;
+}
+
 std::string replace_all(const Regex& pattern, std::string_view text, std::string_view content) {
   std::string out;
   std::size_t last = 0;

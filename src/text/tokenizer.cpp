@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "text/spec_fields.h"
 #include "text/tokenizer_json.h"
 #include "text/regex.h"
 #include "text/unicode.h"
@@ -19,15 +20,6 @@ json parse_json_text(std::string_view text, const char* what) {
   } catch (const json::exception& e) {
     throw_error(ErrorCode::kInvalidModel, "{} is not valid JSON ({})", what, e.what());
   }
-}
-
-// tokenizer_config.json writes tokens as strings or as {"content": ...}.
-std::optional<std::string> config_token(const json& config, const char* key) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
-  return std::nullopt;
 }
 
 }  // namespace

@@ -6,20 +6,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "common/json_file.h"
 
 namespace arle::testing {
-namespace {
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 CommandResult run_arle(const std::string& args, const std::string& env) {
   static int counter = 0;
@@ -30,8 +20,8 @@ CommandResult run_arle(const std::string& args, const std::string& env) {
   int status = std::system(command.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(base.string() + ".out");
-  r.err = slurp(base.string() + ".err");
+  r.out = read_text_file(base.string() + ".out");
+  r.err = read_text_file(base.string() + ".err");
   return r;
 }
 

@@ -7,9 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 namespace arle::text {
 namespace {
@@ -18,13 +18,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 fs::path dir() { return fs::path(ARLE_TEST_FIXTURES) / "chat_templates"; }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::time_t pinned_time() {  // 2026-11-26 12:00:00 local, as the goldens
   std::tm tm{};
@@ -44,7 +37,7 @@ struct Golden {
 void PrintTo(const Golden& g, std::ostream* os) { *os << g.template_name << "/" << g.case_name; }
 
 std::vector<Golden> goldens() {
-  json doc = json::parse(slurp(dir() / "goldens.json"));
+  json doc = json::parse(read_text_file(dir() / "goldens.json"));
   std::map<std::string, json> cases;
   for (const json& c : doc["cases"]) cases[c["name"]] = c;
   std::vector<Golden> out;
@@ -56,10 +49,10 @@ class ChatTemplateGolden : public ::testing::TestWithParam<Golden> {};
 
 TEST_P(ChatTemplateGolden, RendersAsJinja2) {
   const Golden& g = GetParam();
-  json specials = json::parse(slurp(dir() / "special_tokens.json"));
+  json specials = json::parse(read_text_file(dir() / "special_tokens.json"));
   json tokens = specials.value(g.template_name, json::object());
   auto token = [&](const char* k) { return tokens.contains(k) && tokens[k].is_string() ? tokens[k].get<std::string>() : ""; };
-  ChatTemplate t(slurp(dir() / g.template_name), token("bos_token"), token("eos_token"));
+  ChatTemplate t(read_text_file(dir() / g.template_name), token("bos_token"), token("eos_token"));
   t.set_clock(pinned_time);
   ChatTemplateInput input;
   input.messages = g.input["messages"];
@@ -99,7 +92,7 @@ TEST(ChatTemplateFromTokenizerConfig, VectorCasesRenderAndTokenize) {
   for (const auto& [name, folder] : {std::pair<std::string, fs::path>{"qwen3", fs::path(ARLE_TEST_FIXTURES) / "models" / "qwen3-tiny"},
                                      {"qwen2.5", fs::path(ARLE_TEST_FIXTURES) / "tokenizers" / "qwen2.5"}}) {
     ChatTemplate t = ChatTemplate::load(folder);
-    json doc = json::parse(slurp(fs::path(ARLE_TEST_FIXTURES) / "tokenizers" / "vectors" / (name + "_chat_template_cases.json")));
+    json doc = json::parse(read_text_file(fs::path(ARLE_TEST_FIXTURES) / "tokenizers" / "vectors" / (name + "_chat_template_cases.json")));
     int n = 0;
     for (const json& c : doc["cases"]) {
       ChatTemplateInput input;

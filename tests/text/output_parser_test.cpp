@@ -4,8 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include "common/json_file.h"
 
 namespace arle::text {
 namespace {
@@ -129,12 +128,7 @@ TEST(OutputParserStreaming, ContentIsNotHeldLongerThanATagPrefix) {
 // The form comes from the model's own template: Qwen3.5 teaches XML, Qwen3 and
 // Qwen2.5 teach Hermes JSON, Llama 3.1 neither.
 TEST(OutputParserSetup, FormAndReasoningComeFromTheTemplate) {
-  auto read = [](const char* name) {
-    std::ifstream in(std::string(ARLE_TEST_FIXTURES) + "/chat_templates/" + name);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
+  auto read = [](const char* name) { return read_text_file(std::string(ARLE_TEST_FIXTURES) + "/chat_templates/" + name); };
   EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen3.5-4B.jinja")), ToolCallFormat::kXml);
   EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen3-0.6B.jinja")), ToolCallFormat::kHermesJson);
   EXPECT_EQ(detect_tool_call_format(read("Qwen--Qwen2.5-7B-Instruct.jinja")), ToolCallFormat::kHermesJson);

@@ -18,18 +18,6 @@ std::int64_t length_of(const Value& v) {
   throw BuiltinError("object of type '" + v.type_name() + "' has no len()");
 }
 
-List as_list(const Value& v) {
-  if (v.is_list()) return v.as_list();
-  if (v.is_string()) return string_chars(v.as_string());
-  if (v.is_dict()) {
-    List keys;
-    for (const auto& [k, _] : v.as_dict().items) keys.emplace_back(k);
-    return keys;
-  }
-  if (v.is_undefined()) return {};
-  throw BuiltinError("'" + v.type_name() + "' object is not iterable");
-}
-
 const std::string& need_string(const Value& v, const char* what) {
   if (!v.is_string()) throw BuiltinError(std::string(what) + " needs a string, got " + v.type_name());
   return v.as_string();
@@ -226,7 +214,7 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "join") {
     return bound([s](Args& a) {
       std::string out;
-      List items = as_list(a.get(0, "iterable"));
+      List items = iterate(a.get(0, "iterable"));
       for (std::size_t i = 0; i < items.size(); ++i) out += (i ? s : "") + need_string(items[i], "join");
       return Value(out);
     });
@@ -297,6 +285,18 @@ std::string escape_html(const std::string& s) {
 }
 
 }  // namespace
+
+List iterate(const Value& v) {
+  if (v.is_list()) return v.as_list();
+  if (v.is_string()) return string_chars(v.as_string());
+  if (v.is_dict()) {
+    List keys;
+    for (const auto& [k, _] : v.as_dict().items) keys.emplace_back(k);
+    return keys;
+  }
+  if (v.is_undefined()) return {};  // jinja2's Undefined iterates as empty
+  throw BuiltinError("'" + v.type_name() + "' object is not iterable");
+}
 
 List string_chars(const std::string& s) {
   List out;
@@ -556,11 +556,11 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
   }
   if (name == "abs") return input.is_int() ? Value(static_cast<std::int64_t>(std::llabs(input.as_int()))) : Value(std::fabs(input.as_number()));
   if (name == "first" || name == "last") {
-    List items = as_list(input);
+    List items = iterate(input);
     if (items.empty()) return Value::undefined(name);
     return name == "first" ? items.front() : items.back();
   }
-  if (name == "list") return Value(as_list(input));
+  if (name == "list") return Value(iterate(input));
   if (name == "items") {
     if (!input.is_dict()) throw BuiltinError("items filter needs a mapping");
     List out;
@@ -568,7 +568,7 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
     return Value(out);
   }
   if (name == "join") {
-    List items = as_list(input);
+    List items = iterate(input);
     Value attribute = args.get(1, "attribute");
     std::string sep = args.get(0, "d", Value("")).str(), out;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -579,19 +579,19 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
   }
   if (name == "unique") {
     List out;
-    for (const auto& item : as_list(input)) {
+    for (const auto& item : iterate(input)) {
       if (std::none_of(out.begin(), out.end(), [&](const Value& o) { return o == item; })) out.push_back(item);
     }
     return Value(out);
   }
   if (name == "reverse") {
     if (input.is_string()) return slice(input, Value(), Value(), Value(-1));
-    List items = as_list(input);
+    List items = iterate(input);
     std::reverse(items.begin(), items.end());
     return Value(items);
   }
   if (name == "sort") {
-    List items = as_list(input);
+    List items = iterate(input);
     bool reverse = args.get(0, "reverse", Value(false)).truthy();
     Value attribute = args.get(2, "attribute");
     auto key = [&](const Value& v) { return attribute.is_undefined() ? v : get_item(v, attribute); };
@@ -605,7 +605,7 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
     List out;
     if (!input.truthy()) return Value(out);  // jinja2 skips falsy sequences here
     Value attribute = args.get(99, "attribute");
-    for (const auto& item : as_list(input)) {
+    for (const auto& item : iterate(input)) {
       if (!attribute.is_undefined()) {
         Value v = get_item(item, attribute);
         out.push_back(v.is_undefined() ? args.get(99, "default", v) : v);
@@ -625,7 +625,7 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
     if (args.positional.size() > test_index + 1) rest.positional.assign(args.positional.begin() + static_cast<std::ptrdiff_t>(test_index) + 1, args.positional.end());
     List out;
     if (!input.truthy()) return Value(out);  // jinja2 skips falsy sequences here
-    for (const auto& item : as_list(input)) {
+    for (const auto& item : iterate(input)) {
       Value subject = by_attr ? get_item(item, args.get(0, "attribute")) : item;
       bool pass = args.positional.size() > test_index ? test(args.positional[test_index].str(), subject, rest) : subject.truthy();
       if (pass == want) out.push_back(item);

@@ -29,5 +29,7 @@ Value apply_filter(const std::string& name, const Value& input, Args& args, cons
 bool apply_test(const std::string& name, const Value& input, Args& args);
 
 List string_chars(const std::string& s);  // one string per code point
+// Python iteration: list items, dict keys, string characters; undefined is empty.
+List iterate(const Value& v);
 
 }  // namespace arle::text::jinja

@@ -108,7 +108,7 @@ class Renderer {
 
   Flow exec_for(const Stmt& s, std::string& out) {
     Value iterable = eval(*s.expr);
-    List items = iterate(iterable, s.where);
+    List items = iterate(iterable);
     if (s.condition) {  // the "if" filter runs before loop.* is computed
       List kept;
       for (auto& item : items) {
@@ -152,26 +152,11 @@ class Renderer {
       scopes_.back()[s.targets[0]] = item;
       return;
     }
-    List parts = iterate(item, s.where);
+    List parts = iterate(item);
     if (parts.size() != s.targets.size()) {
       fail(s.where, fmt::format("cannot unpack {} values into {} loop variables", parts.size(), s.targets.size()));
     }
     for (std::size_t k = 0; k < parts.size(); ++k) scopes_.back()[s.targets[k]] = parts[k];
-  }
-
-  List iterate(const Value& v, Location where) {
-    if (v.is_list()) return v.as_list();
-    if (v.is_dict()) {
-      List keys;
-      for (const auto& [k, _] : v.as_dict().items) keys.emplace_back(k);
-      return keys;
-    }
-    if (v.is_string()) return string_chars(v.as_string());
-    if (v.is_undefined() || v.is_none()) {
-      if (v.is_none()) fail(where, "'NoneType' object is not iterable");
-      return {};
-    }
-    fail(where, "'" + v.type_name() + "' object is not iterable");
   }
 
   Value make_macro(const Stmt& s) {

@@ -1,5 +1,6 @@
 // arle: one binary, many jobs. This file only parses the command line and
-// turns every error into a one-line message and exit code 1.
+// turns every error into a one-line message: exit code 2 for a bad command
+// line or argument value, 1 for everything else (missing or broken model...).
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "arle_version.h"
 #include "cli/doctor.h"
+#include "cli/generate_command.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
 #include "cli/text_commands.h"
@@ -95,13 +97,38 @@ int main(int argc, char** argv) {
   chat_template->add_option("--template-kwargs", template_options.template_kwargs,
                             "JSON object of extra template variables, e.g. '{\"enable_thinking\": false}'");
 
+  arle::cli::GenerateOptions generate_options;
+  std::optional<std::string> generate_model;
+  CLI::App* generate = app.add_subcommand("generate", "complete a prompt with the model (raw text, ids or one chat turn)");
+  generate->add_option("--model-path", generate_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+  generate->add_option("--prompt", generate_options.prompt, "prompt text (BOS added as the tokenizer says)");
+  generate->add_option("--prompt-ids", generate_options.prompt_ids, "prompt token ids, e.g. 1,2,3");
+  generate->add_option("--chat", generate_options.chat, "one user message, rendered with the model's chat template");
+  generate->add_option("--max-tokens", generate_options.max_tokens, "tokens to generate at most (default 256)");
+  generate->add_option("--temperature", generate_options.temperature, "0 for greedy (default: generation_config, else 1)");
+  generate->add_option("--top-p", generate_options.top_p, "nucleus sampling mass in (0, 1]");
+  generate->add_option("--top-k", generate_options.top_k, "keep the k most likely tokens (0: off)");
+  generate->add_option("--min-p", generate_options.min_p, "drop tokens below min_p x the top probability");
+  generate->add_option("--repetition-penalty", generate_options.repetition_penalty, "> 1 discourages repeats");
+  generate->add_option("--presence-penalty", generate_options.presence_penalty, "in [-2, 2]");
+  generate->add_option("--frequency-penalty", generate_options.frequency_penalty, "in [-2, 2]");
+  generate->add_option("--seed", generate_options.seed, "random seed: the same seed gives the same sample");
+  generate->add_option("--stop", generate_options.stop, "stop string (repeatable); not included in the output");
+  generate->add_option("--logprobs", generate_options.logprobs, "report each token's logprob and the top N (0-20)");
+  generate->add_flag("--echo", generate_options.echo, "print the prompt too, and with --json its prompt_logprobs");
+  generate->add_flag("--stream", generate_options.stream, "print text as it is generated");
+  generate->add_flag("--json", generate_options.json, "print one JSON object (with --stream: deltas first)");
+  generate->add_flag("--ignore-eos", generate_options.ignore_eos, "do not stop at end-of-sequence tokens");
+  generate->add_option("--threads", generate_options.threads, "CPU threads (default: $ARLE_THREADS or all)");
+  generate->add_option("--prefill-chunk", generate_options.prefill_chunk, "prompt tokens per forward step (default 512)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "arle: error: %s (see arle --help)\n", e.what());
-    return 1;
+    return 2;
   }
 
   try {
@@ -116,6 +143,10 @@ int main(int argc, char** argv) {
       template_options.model_path = arle::cli::resolve_model(template_model ? template_model : top.model_path).path;
       return arle::cli::run_chat_template(template_options);
     }
+    if (generate->parsed()) {
+      generate_options.model_path = arle::cli::resolve_model(generate_model ? generate_model : top.model_path).path;
+      return arle::cli::run_generate(generate_options);
+    }
     if (detokenize->parsed()) {
       auto model = arle::cli::resolve_model(detokenize_model ? detokenize_model : top.model_path);
       return arle::cli::run_detokenize(model.path, detokenize_ids, skip_special);
@@ -127,7 +158,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const arle::Error& e) {
     std::fprintf(stderr, "arle: error: %s\n", e.what());
-    return 1;
+    return e.code() == arle::ErrorCode::kInvalidArgument ? 2 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "arle: internal error: %s\n", e.what());
     return 1;

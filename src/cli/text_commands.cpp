@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "cli/token_id_list.h"
 #include "common/error.h"
 #include "common/json_file.h"
 #include "text/chat_template.h"
@@ -39,24 +38,12 @@ int run_tokenize(const TokenizeOptions& o) {
 
 int run_detokenize(const std::string& model_path, const std::string& ids_text, bool skip_special) {
   auto tokenizer = text::Tokenizer::load(model_path);
-  std::vector<text::TokenId> ids;
-  std::string item;
-  std::stringstream list(ids_text);
-  while (std::getline(list, item, ',')) {
-    auto begin = item.find_first_not_of(" \t\n");
-    auto end = item.find_last_not_of(" \t\n");
-    if (begin == std::string::npos) continue;
-    std::string_view digits(item.data() + begin, end - begin + 1);
-    text::TokenId id = -1;
-    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc() || ptr != digits.data() + digits.size() || id < 0) {
-      throw_error(ErrorCode::kInvalidArgument, "--ids: '{}' is not a token id", digits);
-    }
+  std::vector<text::TokenId> ids = parse_token_id_list(ids_text, "--ids");
+  for (text::TokenId id : ids) {
     if (static_cast<std::size_t>(id) >= tokenizer->vocab_size() || !tokenizer->id_to_token(id)) {
       throw_error(ErrorCode::kInvalidArgument, "--ids: {} is not in the vocabulary (size {})", id,
                   tokenizer->vocab_size());
     }
-    ids.push_back(id);
   }
   fmt::print("{}\n", tokenizer->decode(ids, skip_special));
   return 0;

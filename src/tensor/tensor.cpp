@@ -100,6 +100,17 @@ Tensor Tensor::narrow_rows(std::int64_t start, std::int64_t end) const {
   return t;
 }
 
+Tensor Tensor::narrow_cols(std::int64_t start, std::int64_t end) const {
+  if (dim() != 2 || start < 0 || end < start || end > shape_[1]) {
+    throw_error(ErrorCode::kInvalidArgument, "columns [{}, {}) out of range for {}", start, end,
+                shape_to_string(shape_));
+  }
+  Tensor t = *this;
+  t.shape_[1] = end - start;
+  t.byte_offset_ += static_cast<std::size_t>(start * strides_[1]) * dtype_size(dtype_);
+  return t;
+}
+
 Tensor Tensor::to_f32() const {
   if (!device().is_cpu()) throw_error(ErrorCode::kUnsupported, "to_f32 needs a CPU tensor");
   Tensor out = empty(shape_, DType::kF32);

@@ -52,6 +52,10 @@ class Tensor {
   Tensor reshape(const Shape& shape) const;
   // Rows [start, end) along dimension 0 (a view).
   Tensor narrow_rows(std::int64_t start, std::int64_t end) const;
+  // Columns [start, end) of a 2-D tensor (a view; rows keep their stride).
+  Tensor narrow_cols(std::int64_t start, std::int64_t end) const;
+  // Elements between consecutive rows of a 2-D tensor.
+  std::int64_t row_stride() const { return strides_.empty() ? 0 : strides_[0]; }
   // Contiguous float32 copy on the CPU (any float dtype, any strides).
   Tensor to_f32() const;
 

@@ -1,0 +1,114 @@
+#include "engine/generate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "common/error.h"
+#include "engine/sampler.h"
+#include "engine/stop_strings.h"
+#include "text/incremental_detokenizer.h"
+
+namespace arle::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer, const GenerateRequest& request,
+                        const std::function<void(std::string_view)>& on_text) {
+  const model::ModelConfig& config = model.config();
+  const std::vector<std::int32_t>& prompt = request.prompt_ids;
+  const auto prompt_len = static_cast<std::int64_t>(prompt.size());
+  if (prompt.empty()) throw_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  for (std::int32_t id : prompt) {
+    if (id < 0 || id >= config.vocab_size) {
+      throw_error(ErrorCode::kInvalidArgument, "prompt token id {} is outside the vocabulary [0, {})", id,
+                  config.vocab_size);
+    }
+  }
+  if (request.max_tokens < 0) throw_error(ErrorCode::kInvalidArgument, "max_tokens must be non-negative");
+  if (request.prefill_chunk < 1) throw_error(ErrorCode::kInvalidArgument, "prefill_chunk must be positive");
+  const std::int64_t context = config.max_position_embeddings;
+  if (prompt_len >= context) {
+    throw_error(ErrorCode::kInvalidArgument, "the prompt has {} tokens; the model's context is {}", prompt_len,
+                context);
+  }
+  const std::int64_t max_tokens = std::min(request.max_tokens, context - prompt_len);
+  Sampler sampler(request.sampling, prompt, config.vocab_size);
+
+  // Pages for the whole sequence up front: one sequence never waits for memory.
+  const std::int64_t capacity = prompt_len + max_tokens;
+  model::PagedKvCache cache(config, std::max<std::int64_t>(1, model::pages_for_tokens(capacity)));
+  std::vector<std::int32_t> page_table(static_cast<std::size_t>(cache.num_pages()));
+  std::iota(page_table.begin(), page_table.end(), 0);
+
+  GenerateOutput out;
+  text::IncrementalDetokenizer detokenizer(tokenizer, /*skip_special_tokens=*/true);
+  StopStrings stops(request.stop);
+  auto emit = [&](const std::string& piece) {
+    if (piece.empty()) return;
+    out.text += piece;
+    if (on_text) on_text(piece);
+  };
+
+  // Prefill. Logits are needed for the last prompt row, or for every row
+  // when the caller wants prompt logprobs.
+  const auto prefill_start = Clock::now();
+  Tensor last_logits;
+  if (request.prompt_logprobs) out.prompt_logprobs.emplace_back();
+  for (std::int64_t begin = 0; begin < prompt_len; begin += request.prefill_chunk) {
+    const std::int64_t end = std::min(prompt_len, begin + request.prefill_chunk);
+    model::ForwardBatch batch;
+    batch.page_tables.push_back(&page_table);
+    for (std::int64_t p = begin; p < end; ++p) {
+      batch.add_row(prompt[p], p, 0, request.prompt_logprobs || p == prompt_len - 1);
+    }
+    Tensor logits = model.forward(batch, cache);
+    if (request.prompt_logprobs) {
+      for (std::int64_t p = begin; p < end && p + 1 < prompt_len; ++p) {
+        out.prompt_logprobs.emplace_back(token_logprob(logits.data<float>() + (p - begin) * config.vocab_size,
+                                                       config.vocab_size, prompt[p + 1],
+                                                       std::max(request.sampling.logprobs, 0)));
+      }
+    }
+    if (end == prompt_len) last_logits = logits.narrow_rows(logits.size(0) - 1, logits.size(0));
+  }
+  out.timing.prefill_seconds = seconds_since(prefill_start);
+
+  const auto decode_start = Clock::now();
+  out.finish_reason = "length";
+  for (std::int64_t step = 0; step < max_tokens; ++step) {
+    if (step > 0) {
+      model::ForwardBatch batch;
+      batch.page_tables.push_back(&page_table);
+      batch.add_row(out.token_ids.back(), prompt_len + step - 1, 0, true);
+      last_logits = model.forward(batch, cache);
+      ++out.timing.decode_steps;
+    }
+    SampleResult sampled = sampler.sample(last_logits.data<float>());
+    out.token_ids.push_back(sampled.token);
+    if (request.sampling.logprobs >= 0) out.logprobs.push_back(std::move(sampled.logprob));
+    if (std::find(request.stop_token_ids.begin(), request.stop_token_ids.end(), sampled.token) !=
+        request.stop_token_ids.end()) {
+      out.finish_reason = "stop";
+      break;
+    }
+    emit(stops.push(detokenizer.push(sampled.token)));
+    if (stops.stopped()) {
+      out.finish_reason = "stop";
+      break;
+    }
+  }
+  if (!stops.stopped()) emit(stops.push(detokenizer.finish()));
+  if (!stops.stopped()) emit(stops.finish());
+  out.timing.decode_seconds = seconds_since(decode_start);
+  return out;
+}
+
+}  // namespace arle::engine

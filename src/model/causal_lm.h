@@ -1,0 +1,35 @@
+#pragma once
+// CausalLm: a loaded language model that turns a ForwardBatch into logits,
+// reading and writing K/V through a PagedKvCache. One implementation per
+// architecture family (DecoderLm: Llama, Qwen2, Qwen3, Qwen3-MoE); the engine
+// and every command see only this interface.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "model/forward_batch.h"
+#include "model/generation_config.h"
+#include "model/model_config.h"
+#include "model/paged_kv_cache.h"
+#include "tensor/tensor.h"
+
+namespace arle::model {
+
+class CausalLm {
+ public:
+  virtual ~CausalLm() = default;
+  virtual const ModelConfig& config() const = 0;
+  // float32 logits [batch.logit_rows.size(), vocab_size]. Throws
+  // kInvalidArgument for a batch that does not fit the model or the cache.
+  virtual Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) = 0;
+  // Bytes of weights held in memory.
+  virtual std::size_t weight_bytes() const = 0;
+};
+
+// Reads config.json and the safetensors weights of `model_dir`. Throws
+// arle::Error: kNotFound, kInvalidModel (missing or misshapen tensors, a
+// broken file) or kUnsupported (an architecture this backend cannot run).
+std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir);
+
+}  // namespace arle::model

@@ -1,0 +1,45 @@
+#include "model_reference.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/json_file.h"
+#include "model/safetensors.h"
+
+namespace arle::testing {
+namespace {
+
+template <typename T>
+std::vector<T> read_values(const model::SafetensorsFile& file, const std::string& name) {
+  const model::TensorInfo* info = file.find(name);
+  if (info == nullptr) throw std::runtime_error("reference tensor missing: " + name);
+  Tensor t = file.tensor(*info);
+  const T* data = t.data<T>();
+  return std::vector<T>(data, data + t.numel());
+}
+
+}  // namespace
+
+std::string fixture_model_dir(const std::string& name) { return std::string(ARLE_TEST_FIXTURES) + "/models/" + name; }
+
+std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir) {
+  nlohmann::json reference = read_json_file(model_dir + "/reference.json");
+  auto tensors = model::SafetensorsFile::open(model_dir + "/reference.safetensors");
+  std::vector<ReferenceCase> cases;
+  for (std::size_t i = 0; i < reference["cases"].size(); ++i) {
+    const nlohmann::json& c = reference["cases"][i];
+    ReferenceCase r;
+    r.name = c["name"].get<std::string>();
+    r.input_ids = c["input_ids"].get<std::vector<std::int32_t>>();
+    r.greedy_ids = c["greedy_ids"].get<std::vector<std::int32_t>>();
+    r.greedy_top2_margin = c["greedy_top2_margin"].get<std::vector<double>>();
+    r.prompt_logprobs = c["prompt_logprobs"].get<std::vector<double>>();
+    const std::string prefix = "case" + std::to_string(i) + ".";
+    r.last_logits = read_values<float>(*tensors, prefix + "last_logits");
+    r.topk_ids = read_values<std::int32_t>(*tensors, prefix + "topk_ids");
+    r.topk_logits = read_values<float>(*tensors, prefix + "topk_logits");
+    cases.push_back(std::move(r));
+  }
+  return cases;
+}
+
+}  // namespace arle::testing

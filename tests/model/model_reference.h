@@ -1,0 +1,27 @@
+#pragma once
+// Test helper: a fixture model folder's transformers references
+// (reference.json + reference.safetensors; see tests/fixtures/README.md).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace arle::testing {
+
+struct ReferenceCase {
+  std::string name;
+  std::vector<std::int32_t> input_ids;
+  std::vector<std::int32_t> greedy_ids;
+  std::vector<double> greedy_top2_margin;
+  std::vector<double> prompt_logprobs;
+  std::vector<float> last_logits;         // [vocab]
+  std::vector<std::int32_t> topk_ids;     // [positions, 16]
+  std::vector<float> topk_logits;         // [positions, 16]
+};
+
+inline constexpr int kReferenceTopK = 16;
+
+std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir);
+std::string fixture_model_dir(const std::string& name);
+
+}  // namespace arle::testing

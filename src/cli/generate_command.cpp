@@ -17,6 +17,8 @@
 namespace arle::cli {
 namespace {
 
+using Json = nlohmann::ordered_json;  // keys in the documented order
+
 void check_options(const GenerateOptions& o) {
   const int sources = (o.prompt ? 1 : 0) + (o.prompt_ids ? 1 : 0) + (o.chat ? 1 : 0);
   if (sources != 1) throw_error(ErrorCode::kInvalidArgument, "give exactly one of --prompt, --prompt-ids, --chat");
@@ -63,16 +65,24 @@ std::vector<std::int32_t> stop_token_ids(const model::ModelConfig& config, const
   return ids;
 }
 
-std::string token_text(const text::Tokenizer& tokenizer, std::int32_t id) {
-  return text::utf8_lossy(tokenizer.decode({id}, false));
+// A token's text as it reads after `previous` (decoders drop the leading
+// space of a sequence's first word, which would hide it in " there").
+std::string token_text(const text::Tokenizer& tokenizer, std::optional<std::int32_t> previous, std::int32_t id) {
+  if (!previous) return text::utf8_lossy(tokenizer.decode({id}, false));
+  const std::string before = tokenizer.decode({*previous}, false);
+  const std::string both = tokenizer.decode({*previous, id}, false);
+  if (both.compare(0, before.size(), before) != 0) return text::utf8_lossy(tokenizer.decode({id}, false));
+  return text::utf8_lossy(both.substr(before.size()));
 }
 
-nlohmann::json logprob_json(const text::Tokenizer& tokenizer, const engine::TokenLogprob& lp) {
-  nlohmann::json top = nlohmann::json::array();
+Json logprob_json(const text::Tokenizer& tokenizer, std::optional<std::int32_t> previous,
+                  const engine::TokenLogprob& lp) {
+  Json top = Json::array();
   for (const engine::TokenAlternative& alt : lp.top) {
-    top.push_back({{"token_id", alt.token}, {"token", token_text(tokenizer, alt.token)}, {"logprob", alt.logprob}});
+    top.push_back({{"token_id", alt.token}, {"token", token_text(tokenizer, previous, alt.token)},
+                   {"logprob", alt.logprob}});
   }
-  return {{"token_id", lp.token}, {"token", token_text(tokenizer, lp.token)}, {"logprob", lp.logprob},
+  return {{"token_id", lp.token}, {"token", token_text(tokenizer, previous, lp.token)}, {"logprob", lp.logprob},
           {"top_logprobs", top}};
 }
 
@@ -92,9 +102,11 @@ int run_generate(const GenerateOptions& o) {
   request.prompt_logprobs = o.echo;
   request.prefill_chunk = o.prefill_chunk;
 
+  // Reject bad requests before spending time on the weights.
+  const model::ModelConfig config = model::load_model_config(o.model_path);
+  engine::validate_generate_request(request, config);
+  if (!o.ignore_eos) request.stop_token_ids = stop_token_ids(config, generation, *tokenizer);
   auto model = model::load_causal_lm(o.model_path);
-  engine::validate_sampling_params(request.sampling, model->config().vocab_size);
-  if (!o.ignore_eos) request.stop_token_ids = stop_token_ids(model->config(), generation, *tokenizer);
 
   std::string prompt_text;
   if (o.echo) prompt_text = tokenizer->decode(request.prompt_ids, /*skip_special_tokens=*/true);
@@ -120,18 +132,25 @@ int run_generate(const GenerateOptions& o) {
             static_cast<double>(t.decode_steps) / std::max(t.decode_seconds, 1e-9));
 
   if (o.json) {
-    nlohmann::json result{{"prompt_ids", request.prompt_ids},
+    Json result{{"prompt_ids", request.prompt_ids},
                           {"token_ids", out.token_ids},
                           {"text", text::utf8_lossy(out.text)},
                           {"finish_reason", out.finish_reason}};
     if (o.logprobs) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const engine::TokenLogprob& lp : out.logprobs) list.push_back(logprob_json(*tokenizer, lp));
+      Json list = Json::array();
+      std::optional<std::int32_t> previous = request.prompt_ids.back();
+      for (const engine::TokenLogprob& lp : out.logprobs) {
+        list.push_back(logprob_json(*tokenizer, previous, lp));
+        previous = lp.token;
+      }
       result["logprobs"] = list;
     }
     if (o.echo) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& lp : out.prompt_logprobs) list.push_back(lp ? logprob_json(*tokenizer, *lp) : nullptr);
+      Json list = Json::array();
+      for (std::size_t i = 0; i < out.prompt_logprobs.size(); ++i) {
+        const auto& lp = out.prompt_logprobs[i];
+        list.push_back(lp ? logprob_json(*tokenizer, request.prompt_ids[i - 1], *lp) : Json(nullptr));
+      }
       result["prompt_logprobs"] = list;
     }
     fmt::print("{}\n", result.dump());
@@ -140,8 +159,10 @@ int run_generate(const GenerateOptions& o) {
   if (!o.stream) fmt::print("{}{}", prompt_text, out.text);
   fmt::print("\n");
   if (o.logprobs) {
+    std::optional<std::int32_t> previous = request.prompt_ids.back();
     for (const engine::TokenLogprob& lp : out.logprobs) {
-      fmt::print("{:>8} {:>10.4f} {}\n", lp.token, lp.logprob, nlohmann::json(token_text(*tokenizer, lp.token)).dump());
+      fmt::print("{:>8} {:>10.4f} {}\n", lp.token, lp.logprob, Json(token_text(*tokenizer, previous, lp.token)).dump());
+      previous = lp.token;
     }
   }
   return 0;

@@ -20,11 +20,8 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
-GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer, const GenerateRequest& request,
-                        const std::function<void(std::string_view)>& on_text) {
-  const model::ModelConfig& config = model.config();
+void validate_generate_request(const GenerateRequest& request, const model::ModelConfig& config) {
   const std::vector<std::int32_t>& prompt = request.prompt_ids;
-  const auto prompt_len = static_cast<std::int64_t>(prompt.size());
   if (prompt.empty()) throw_error(ErrorCode::kInvalidArgument, "the prompt is empty");
   for (std::int32_t id : prompt) {
     if (id < 0 || id >= config.vocab_size) {
@@ -34,11 +31,20 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
   }
   if (request.max_tokens < 0) throw_error(ErrorCode::kInvalidArgument, "max_tokens must be non-negative");
   if (request.prefill_chunk < 1) throw_error(ErrorCode::kInvalidArgument, "prefill_chunk must be positive");
-  const std::int64_t context = config.max_position_embeddings;
-  if (prompt_len >= context) {
-    throw_error(ErrorCode::kInvalidArgument, "the prompt has {} tokens; the model's context is {}", prompt_len,
-                context);
+  if (static_cast<std::int64_t>(prompt.size()) >= config.max_position_embeddings) {
+    throw_error(ErrorCode::kInvalidArgument, "the prompt has {} tokens; the model's context is {}", prompt.size(),
+                config.max_position_embeddings);
   }
+  validate_sampling_params(request.sampling, config.vocab_size);
+}
+
+GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer, const GenerateRequest& request,
+                        const std::function<void(std::string_view)>& on_text) {
+  const model::ModelConfig& config = model.config();
+  validate_generate_request(request, config);
+  const std::vector<std::int32_t>& prompt = request.prompt_ids;
+  const auto prompt_len = static_cast<std::int64_t>(prompt.size());
+  const std::int64_t context = config.max_position_embeddings;
   const std::int64_t max_tokens = std::min(request.max_tokens, context - prompt_len);
   Sampler sampler(request.sampling, prompt, config.vocab_size);
 

@@ -44,6 +44,11 @@ struct GenerateOutput {
   GenerateTiming timing;
 };
 
+// Throws kInvalidArgument when the request cannot run on a model of `config`:
+// empty prompt, ids outside the vocabulary, a prompt that fills the context,
+// negative max_tokens, sampling parameters out of range.
+void validate_generate_request(const GenerateRequest& request, const model::ModelConfig& config);
+
 // `on_text` receives text as it becomes final (for streaming); may be empty.
 // Throws kInvalidArgument when the prompt is empty, too long for the model or
 // holds ids outside the vocabulary, or a parameter is out of range.

@@ -1,4 +1,5 @@
-// Bad command lines end with exit code 1 and one line on stderr.
+// Bad command lines end with one line on stderr and exit code 2 (a usage
+// error) or 1 (anything else, e.g. a model path that does not exist).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +9,8 @@
 namespace arle::testing {
 namespace {
 
-void expect_one_line_error(const CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 1);
+void expect_one_line_error(const CommandResult& r, const std::string& needle, int exit_code = 2) {
+  EXPECT_EQ(r.exit_code, exit_code);
   EXPECT_EQ(r.err.rfind("arle: error: ", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
@@ -27,7 +28,7 @@ TEST(CliErrors, DoctorOnlyFlagsWithoutDoctor) { expect_one_line_error(run_arle("
 TEST(CliErrors, MissingOptionValue) { expect_one_line_error(run_arle("inspect --model-path"), "model-path"); }
 
 TEST(CliErrors, BadEnvironmentModelPath) {
-  expect_one_line_error(run_arle("inspect", "ARLE_MODEL=/no/such/dir"), "(from ARLE_MODEL) does not exist");
+  expect_one_line_error(run_arle("inspect", "ARLE_MODEL=/no/such/dir"), "(from ARLE_MODEL) does not exist", 1);
 }
 
 TEST(Cli, VersionAndHelp) {

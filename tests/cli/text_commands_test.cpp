@@ -47,18 +47,19 @@ TEST(DetokenizeCommand, DecodesAndSkipsSpecialTokens) {
 }
 
 TEST(TextCommandErrors, BadInputsAreOneLineErrors) {
-  auto expect_error = [](const CommandResult& r, const std::string& needle) {
-    EXPECT_EQ(r.exit_code, 1);
+  // Exit code 2: the command line is wrong; 1: a file is missing or broken.
+  auto expect_error = [](const CommandResult& r, const std::string& needle, int code = 2) {
+    EXPECT_EQ(r.exit_code, code) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   };
   expect_error(run_arle("tokenize"), "exactly one of --text and --file");
   expect_error(run_arle("tokenize --text a --file b"), "exactly one of --text and --file");
-  expect_error(run_arle("tokenize --file /no/such/file"), "cannot read --file");
+  expect_error(run_arle("tokenize --file /no/such/file"), "cannot read --file", 1);
   expect_error(run_arle("detokenize --ids 1,abc"), "'abc' is not a token id");
   expect_error(run_arle("detokenize --ids 99999"), "99999 is not in the vocabulary (size 512)");
   expect_error(run_arle("detokenize --ids -4"), "'-4' is not a token id");
-  expect_error(run_arle("tokenize --model-path /tmp --text x"), "tokenizer.json does not exist");
+  expect_error(run_arle("tokenize --model-path /tmp --text x"), "tokenizer.json does not exist", 1);
 }
 
 }  // namespace
@@ -90,14 +91,14 @@ TEST(ChatTemplateCommand, BadInputsAreOneLineErrors) {
   std::ofstream(dir + "/not_list.json") << R"({"role": "user"})";
   std::ofstream(dir + "/broken.json") << R"([{"role": )";
   std::string model = " --model-path '" + fixtures_dir() + "/models/qwen3-tiny'";
-  auto expect_error = [](const CommandResult& r, const std::string& needle) {
-    EXPECT_EQ(r.exit_code, 1);
+  auto expect_error = [](const CommandResult& r, const std::string& needle, int code = 2) {
+    EXPECT_EQ(r.exit_code, code) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
   };
   expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/not_list.json'"), "must hold a JSON list");
   expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/broken.json'"), "is not valid JSON");
-  expect_error(run_arle("chat-template" + model + " --messages /no/file"), "cannot read --messages");
-  expect_error(run_arle("chat-template --messages '" + dir + "/broken.json'"), "has no chat template");
+  expect_error(run_arle("chat-template" + model + " --messages /no/file"), "cannot read --messages", 1);
+  expect_error(run_arle("chat-template --messages '" + dir + "/broken.json'"), "has no chat template", 1);
   expect_error(run_arle("chat-template" + model + " --messages '" + dir + "/not_list.json' --template-kwargs '[1]'"),
                "must hold a JSON list");
 }

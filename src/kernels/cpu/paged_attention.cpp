@@ -1,7 +1,6 @@
 #include "kernels/cpu/paged_attention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -22,30 +21,11 @@ void paged_attention(const PagedAttentionArgs& a) {
         std::vector<float> scores;
         for (std::int64_t item = begin; item < end; ++item) {
           const std::int64_t r = item / a.q_heads, h = item % a.q_heads;
-          const std::int64_t n = a.context_lens[r];
-          const std::int32_t* pages = a.page_tables[r];
-          const float* q = a.q + r * a.ldq + h * a.head_dim;
+          scores.resize(static_cast<std::size_t>(a.context_lens[r]));
           const std::int64_t head_offset = (h / group) * a.head_dim;
-          float* out = a.out + (r * a.q_heads + h) * a.head_dim;
-          scores.resize(static_cast<std::size_t>(n));
-          float max_score = -INFINITY;
-          for (std::int64_t t = 0; t < n; ++t) {
-            const std::int64_t slot = static_cast<std::int64_t>(pages[t / a.page_size]) * a.page_size + t % a.page_size;
-            scores[t] = simd.dot(q, a.k_cache + slot * kv_width + head_offset, a.head_dim) * a.scale;
-            max_score = std::max(max_score, scores[t]);
-          }
-          float sum = 0.0f;
-          for (std::int64_t t = 0; t < n; ++t) {
-            scores[t] = std::exp(scores[t] - max_score);
-            sum += scores[t];
-          }
-          std::memset(out, 0, static_cast<std::size_t>(a.head_dim) * sizeof(float));
-          for (std::int64_t t = 0; t < n; ++t) {
-            const std::int64_t slot = static_cast<std::int64_t>(pages[t / a.page_size]) * a.page_size + t % a.page_size;
-            simd.axpy(scores[t], a.v_cache + slot * kv_width + head_offset, out, a.head_dim);
-          }
-          const float inv = 1.0f / sum;
-          for (std::int64_t d = 0; d < a.head_dim; ++d) out[d] *= inv;
+          simd.attend({a.q + r * a.ldq + h * a.head_dim, a.k_cache + head_offset, a.v_cache + head_offset,
+                       a.page_tables[r], a.page_size, kv_width, a.head_dim, a.context_lens[r], a.scale, scores.data(),
+                       a.out + (r * a.q_heads + h) * a.head_dim});
         }
       });
 }

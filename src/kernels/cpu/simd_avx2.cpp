@@ -6,7 +6,7 @@
 namespace arle::kernels::cpu {
 
 const SimdKernels& avx2_kernels() {
-  static const SimdKernels kernels{"avx2", &avx2::dot_rows_tiled<2, 3>, &avx2::dot, &avx2::axpy};
+  static const SimdKernels kernels{"avx2", &avx2::dot_rows_tiled<2, 3>, &avx2::dot, &avx2::axpy, &avx2::attend};
   return kernels;
 }
 

@@ -6,7 +6,7 @@
 namespace arle::kernels::cpu {
 
 const SimdKernels& avx512_kernels() {
-  static const SimdKernels kernels{"avx512", &avx512::dot_rows_tiled<4, 4>, &avx512::dot, &avx512::axpy};
+  static const SimdKernels kernels{"avx512", &avx512::dot_rows_tiled<4, 4>, &avx512::dot, &avx512::axpy, &avx512::attend};
   return kernels;
 }
 

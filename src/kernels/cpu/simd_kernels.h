@@ -13,6 +13,18 @@
 
 namespace arle::kernels::cpu {
 
+// One query head against one sequence's paged K/V (see paged_attention.h).
+struct AttendArgs {
+  const float* q;               // [head_dim]
+  const float* k_cache;         // cache base, already offset to this kv head
+  const float* v_cache;
+  const std::int32_t* pages;    // the sequence's page table
+  std::int64_t page_size, kv_width, head_dim, context_len;
+  float scale;
+  float* scores;                // scratch [context_len]
+  float* out;                   // [head_dim]
+};
+
 struct SimdKernels {
   const char* name;
   // out[i * ldo + j] = dot(x[i * ldx ...], w[j * ldw ...], k) for i < m, j < n.
@@ -21,6 +33,9 @@ struct SimdKernels {
   float (*dot)(const float* a, const float* b, std::int64_t n);
   // y[i] += a * x[i]
   void (*axpy)(float a, const float* x, float* y, std::int64_t n);
+  // Scores in position order, max-subtracted softmax, V summed in position
+  // order; dot and axpy inlined, which matters for small head_dim.
+  void (*attend)(const AttendArgs& args);
 };
 
 const SimdKernels& scalar_kernels();

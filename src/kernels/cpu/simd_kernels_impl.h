@@ -69,4 +69,45 @@ inline void axpy(float a, const float* x, float* y, std::int64_t n) {
   if (i < n) fmadd(av, Vec16::load_partial(x + i, n - i), Vec16::load_partial(y + i, n - i)).store_partial(y + i, n - i);
 }
 
+// Walks the sequence page by page (no division per position). The V sum
+// keeps each 16-wide block of the output in a register across positions:
+// the same fused multiply-adds in the same order as axpy into memory.
+inline void attend(const AttendArgs& a) {
+  const std::int64_t n = a.context_len;
+  float max_score = -__builtin_inff();
+  for (std::int64_t start = 0, page = 0; start < n; start += a.page_size, ++page) {
+    const float* k = a.k_cache + static_cast<std::int64_t>(a.pages[page]) * a.page_size * a.kv_width;
+    const std::int64_t count = n - start < a.page_size ? n - start : a.page_size;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const float s = dot(a.q, k + i * a.kv_width, a.head_dim) * a.scale;
+      a.scores[start + i] = s;
+      if (s > max_score) max_score = s;
+    }
+  }
+  float sum = 0.0f;
+  for (std::int64_t t = 0; t < n; ++t) {
+    a.scores[t] = __builtin_expf(a.scores[t] - max_score);
+    sum += a.scores[t];
+  }
+  const float inv = 1.0f / sum;
+  for (std::int64_t d = 0; d < a.head_dim; d += 16) {
+    const std::int64_t width = a.head_dim - d < 16 ? a.head_dim - d : 16;
+    Vec16 acc = Vec16::zero();
+    for (std::int64_t start = 0, page = 0; start < n; start += a.page_size, ++page) {
+      const float* v = a.v_cache + static_cast<std::int64_t>(a.pages[page]) * a.page_size * a.kv_width + d;
+      const std::int64_t count = n - start < a.page_size ? n - start : a.page_size;
+      if (width == 16) {
+        for (std::int64_t i = 0; i < count; ++i) acc = fmadd(Vec16::broadcast(a.scores[start + i]), Vec16::load(v + i * a.kv_width), acc);
+      } else {
+        for (std::int64_t i = 0; i < count; ++i) {
+          acc = fmadd(Vec16::broadcast(a.scores[start + i]), Vec16::load_partial(v + i * a.kv_width, width), acc);
+        }
+      }
+    }
+    alignas(64) float block[16];
+    acc.store(block);
+    for (std::int64_t i = 0; i < width; ++i) a.out[d + i] = block[i] * inv;
+  }
+}
+
 }  // namespace arle::kernels::cpu::ARLE_SIMD_NAMESPACE

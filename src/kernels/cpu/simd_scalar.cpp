@@ -5,7 +5,7 @@
 namespace arle::kernels::cpu {
 
 const SimdKernels& scalar_kernels() {
-  static const SimdKernels kernels{"scalar", &scalar::dot_rows_tiled<1, 4>, &scalar::dot, &scalar::axpy};
+  static const SimdKernels kernels{"scalar", &scalar::dot_rows_tiled<1, 4>, &scalar::dot, &scalar::axpy, &scalar::attend};
   return kernels;
 }
 

@@ -104,6 +104,7 @@ TEST_P(ReferenceTest, PromptLogprobsMatchTransformers) {
 
 TEST_P(ReferenceTest, GreedyContinuationMatchesUpToFirstNearTie) {
   const Loaded& l = loaded(GetParam());
+  std::size_t checked = 0;
   for (const ReferenceCase& c : l.cases) {
     engine::GenerateRequest request;
     request.prompt_ids = c.input_ids;
@@ -112,18 +113,20 @@ TEST_P(ReferenceTest, GreedyContinuationMatchesUpToFirstNearTie) {
     request.prefill_chunk = 7;  // odd chunks on purpose: chunking must not change the result
     engine::GenerateOutput out = engine::generate(*l.model, *l.tokenizer, request);
     ASSERT_EQ(out.token_ids.size(), c.greedy_ids.size()) << c.name;
-    std::size_t checked = 0;
     for (std::size_t i = 0; i < c.greedy_ids.size(); ++i) {
       if (c.greedy_top2_margin[i] < 1e-3) break;
       ASSERT_EQ(out.token_ids[i], c.greedy_ids[i]) << c.name << " step " << i;
       ++checked;
     }
-    EXPECT_GT(checked, 0u) << c.name;
   }
+  // Random-weight models can open with a near-tie; across cases there must be
+  // a real continuation to compare.
+  EXPECT_GE(checked, 8u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceTest,
-                         ::testing::Values("stories260K", "qwen3-tiny", "qwen3-small-vocab", "qwen3-moe-tiny"),
+                         ::testing::Values("stories260K", "qwen3-tiny", "qwen3-small-vocab", "qwen3-moe-tiny", "qwen2-tiny",
+                                           "llama-yarn-tiny", "llama-llama3-tiny", "llama-linear-tiny"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -55,7 +55,7 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
   std::iota(page_table.begin(), page_table.end(), 0);
 
   GenerateOutput out;
-  text::IncrementalDetokenizer detokenizer(tokenizer, /*skip_special_tokens=*/true);
+  text::IncrementalDetokenizer detokenizer(tokenizer, /*skip_special_tokens=*/true, prompt);
   StopStrings stops(request.stop);
   auto emit = [&](const std::string& piece) {
     if (piece.empty()) return;

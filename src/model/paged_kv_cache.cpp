@@ -19,9 +19,11 @@ PagedKvCache::PagedKvCache(const ModelConfig& config, std::int64_t num_pages, st
       continue;
     }
     slot_of_layer_.push_back(static_cast<std::int64_t>(k_.size()));
+    // Not zeroed: a slot is always written before it is read, and untouched
+    // pages of a large pool then cost no resident memory.
     const Shape shape{num_pages, page_size, config.num_kv_heads, config.head_dim};
-    k_.push_back(Tensor::zeros(shape, DType::kF32));
-    v_.push_back(Tensor::zeros(shape, DType::kF32));
+    k_.push_back(Tensor::empty(shape, DType::kF32));
+    v_.push_back(Tensor::empty(shape, DType::kF32));
   }
 }
 

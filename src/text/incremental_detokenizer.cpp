@@ -1,5 +1,7 @@
 #include "text/incremental_detokenizer.h"
 
+#include <algorithm>
+
 namespace arle::text {
 namespace {
 
@@ -7,7 +9,19 @@ bool ends_with_replacement(const std::string& s) {
   return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
 }
 
+// Enough context tokens for decoders that look back (Metaspace's first-word
+// rule, byte-level merges across a token boundary); vLLM uses 5 too.
+constexpr std::size_t kContextTokens = 5;
+
 }  // namespace
+
+IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tokenizer, bool skip_special_tokens,
+                                               const std::vector<TokenId>& context)
+    : tokenizer_(tokenizer), skip_special_(skip_special_tokens) {
+  const std::size_t keep = std::min(context.size(), kContextTokens);
+  ids_.assign(context.end() - static_cast<std::ptrdiff_t>(keep), context.end());
+  read_offset_ = ids_.size();
+}
 
 std::string IncrementalDetokenizer::decode_range(std::size_t begin, std::size_t end) const {
   return tokenizer_.decode(std::vector<TokenId>(ids_.begin() + static_cast<std::ptrdiff_t>(begin),

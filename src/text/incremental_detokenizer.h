@@ -19,11 +19,16 @@ class IncrementalDetokenizer {
  public:
   IncrementalDetokenizer(const Tokenizer& tokenizer, bool skip_special_tokens)
       : tokenizer_(tokenizer), skip_special_(skip_special_tokens) {}
+  // Continues after `context` (the prompt): the first pushed token reads as
+  // it would following the prompt (" a", not "a" after "Once upon"), so the
+  // output is decode(context + ids) minus decode(context).
+  IncrementalDetokenizer(const Tokenizer& tokenizer, bool skip_special_tokens, const std::vector<TokenId>& context);
 
   // Text that became complete with this token (often empty).
   std::string push(TokenId id);
   // Whatever is still held back (e.g. a trailing invalid byte as U+FFFD).
   std::string finish();
+  // The window of ids the next push() decodes against (context tail included).
   const std::vector<TokenId>& ids() const { return ids_; }
 
  private:

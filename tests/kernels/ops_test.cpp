@@ -139,6 +139,22 @@ TEST(Ops, SiluAndMul) {
   expect_close(values(y), want, 1e-6, 1e-5, "silu");
 }
 
+TEST(Ops, ResidualAddAndScaledRows) {
+  Tensor x = matrix(3, 10, 13), y = matrix(3, 10, 14);
+  Tensor x2 = matrix(3, 10, 13);
+  std::vector<double> want_add, want_scaled;
+  for (std::int64_t r = 0; r < 3; ++r)
+    for (std::int64_t i = 0; i < 10; ++i) {
+      want_add.push_back(double(at(x, r, i)) + at(y, r, i));
+      want_scaled.push_back(double(at(x, r, i)) + (0.5 * r - 0.25) * at(y, r, i));
+    }
+  ops::add(x, y);
+  expect_close(values(x), want_add, 1e-6, 1e-6, "add");
+  ops::add_scaled_rows(x2, y, {-0.25f, 0.25f, 0.75f});
+  expect_close(values(x2), want_scaled, 1e-6, 1e-6, "add_scaled_rows");
+  EXPECT_THROW(ops::add(x, matrix(2, 10, 15)), Error);
+}
+
 TEST(Ops, EmbeddingGatherAndBadIds) {
   Tensor table = matrix(10, 6, 12);
   Tensor e = ops::embedding(table, {3, 0, 9, 3});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -57,6 +58,8 @@ TEST_P(ReferenceTest, LastLogitsMatchTransformers) {
     double worst = 0;
     for (std::int64_t i = 0; i < vocab; ++i) worst = std::max(worst, std::abs(double(last[i]) - c.last_logits[i]));
     EXPECT_LE(worst, l.tolerance) << c.name;
+    std::printf("%s %s: max |logit - transformers| = %.2e over %zu positions\n", GetParam().c_str(), c.name.c_str(),
+                worst, c.input_ids.size());
   }
 }
 

@@ -99,6 +99,32 @@ TEST(StreamingGenerations, ModelFixtureGenerationsStreamToTheOneShotDecode) {
   }
 }
 
+// A completion streamed after its prompt reads as the continuation of the
+// prompt's text: " a time" after "Once upon", with its space.
+TEST(StreamingGenerations, AfterAPromptTheStreamContinuesThePromptText) {
+  for (const char* model : {"stories260K", "qwen3-tiny", "qwen3-moe-tiny"}) {
+    fs::path dir = fixtures() / "models" / model;
+    auto tok = Tokenizer::load(dir);
+    const json reference = json::parse(std::ifstream(dir / "reference.json"));
+    for (const json& c : reference["cases"]) {
+      const auto prompt = c["input_ids"].get<std::vector<TokenId>>();
+      const auto gen = c["greedy_ids"].get<std::vector<TokenId>>();
+      std::vector<TokenId> all = prompt;
+      all.insert(all.end(), gen.begin(), gen.end());
+      IncrementalDetokenizer d(*tok, true, prompt);
+      std::string text;
+      for (TokenId id : gen) text += d.push(id);
+      text += d.finish();
+      const std::string before = tok->decode(prompt, true), after = tok->decode(all, true);
+      ASSERT_EQ(after.compare(0, before.size(), before), 0);
+      EXPECT_EQ(text, after.substr(before.size())) << model;
+    }
+  }
+  auto stories = Tokenizer::load(fixtures() / "models" / "stories260K");
+  IncrementalDetokenizer d(*stories, true, {1, 403, 407});  // <s> Once upon
+  EXPECT_EQ(d.push(261), " a");
+}
+
 TEST(StreamingUtf8, HoldsBackPartialCharacters) {
   auto tok = Tokenizer::load(fixtures() / "models" / "qwen3-tiny");
   // "é" is two bytes; byte-level tokens for 0xC3 and 0xA9 arrive separately.

@@ -47,15 +47,6 @@ std::size_t proc_status_bytes(const std::string& key) {
   return 0;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
-
 // Deterministic prompt ids that avoid the low special ids.
 std::vector<std::int32_t> synthetic_prompt(std::int64_t n, std::int64_t vocab) {
   std::vector<std::int32_t> ids;
@@ -121,7 +112,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    fmt::print("machine: {}, {} hardware threads, SIMD {}\n", cpu_model(), std::thread::hardware_concurrency(),
+    fmt::print("machine: {}, {} hardware threads, SIMD {}\n", arle::system_info().cpu_model, std::thread::hardware_concurrency(),
                arle::kernels::cpu::simd_kernels().name);
     fmt::print("workload: prefill {} synthetic tokens; decode {} tokens greedy after a 1-token prompt; median of {}\n\n",
                prompt_tokens, decode_tokens, repeats);

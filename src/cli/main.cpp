@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arle_version.h"
+#include "cli/bench_command.h"
 #include "cli/doctor.h"
 #include "cli/generate_command.h"
 #include "cli/inspect.h"
@@ -122,6 +123,26 @@ int main(int argc, char** argv) {
   generate->add_option("--threads", generate_options.threads, "CPU threads (default: $ARLE_THREADS or all)");
   generate->add_option("--prefill-chunk", generate_options.prefill_chunk, "prompt tokens per forward step (default 512)");
 
+  arle::cli::BenchOptions bench_options;
+  std::optional<std::string> bench_model;
+  CLI::App* bench = app.add_subcommand("bench", "engine benchmarks (throughput, latency)");
+  bench->require_subcommand(1);
+  CLI::App* throughput = bench->add_subcommand("throughput", "many random-token requests at once: tokens/s");
+  CLI::App* latency = bench->add_subcommand("latency", "one request at a time: time to first token, time per token");
+  for (CLI::App* b : {throughput, latency}) {
+    b->add_option("--model-path", bench_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+    b->add_option("--seed", bench_options.seed, "random seed for prompts and lengths (default 0)");
+    b->add_option("--threads", bench_options.threads, "CPU threads (default: $ARLE_THREADS or all)");
+    b->add_flag("--json", bench_options.json, "print the report as JSON");
+    arle::cli::add_engine_options(*b, bench_options.engine);
+  }
+  throughput->add_option("--num-prompts", bench_options.num_prompts, "requests (default 64)");
+  throughput->add_option("--input-len", bench_options.input_len, "prompt length MIN,MAX (default 100,1024)");
+  throughput->add_option("--output-len", bench_options.output_len, "output length MIN,MAX (default 100,1024)");
+  latency->add_option("--input-len", bench_options.latency_input, "prompt tokens (default 128)");
+  latency->add_option("--output-len", bench_options.latency_output, "output tokens (default 128)");
+  latency->add_option("--iterations", bench_options.iterations, "timed runs after one warm-up (default 5)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -142,6 +163,11 @@ int main(int argc, char** argv) {
     if (chat_template->parsed()) {
       template_options.model_path = arle::cli::resolve_model(template_model ? template_model : top.model_path).path;
       return arle::cli::run_chat_template(template_options);
+    }
+    if (bench->parsed()) {
+      bench_options.model_path = arle::cli::resolve_model(bench_model ? bench_model : top.model_path).path;
+      return throughput->parsed() ? arle::cli::run_bench_throughput(bench_options)
+                                  : arle::cli::run_bench_latency(bench_options);
     }
     if (generate->parsed()) {
       generate_options.model_path = arle::cli::resolve_model(generate_model ? generate_model : top.model_path).path;

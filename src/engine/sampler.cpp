@@ -32,8 +32,12 @@ Sampler::Sampler(SamplingParams params, const std::vector<std::int32_t>& prompt_
   }
 }
 
-void Sampler::process_logits(const float* logits, std::vector<float>& out) const {
+void Sampler::process_logits(const float* logits, const std::vector<std::int32_t>& banned,
+                             std::vector<float>& out) const {
   out.assign(logits, logits + vocab_);
+  for (std::int32_t token : banned) {
+    if (token >= 0 && token < vocab_) out[token] = -INFINITY;
+  }
   for (const auto& [token, bias] : params_.logit_bias) out[token] += bias;
   const auto rp = static_cast<float>(params_.repetition_penalty);
   const auto presence = static_cast<float>(params_.presence_penalty);
@@ -93,7 +97,7 @@ void Sampler::filter(const std::vector<float>& processed, std::vector<std::int32
 }
 
 std::vector<double> Sampler::distribution(const float* logits) {
-  process_logits(logits, scratch_);
+  process_logits(logits, {}, scratch_);
   std::vector<double> out(static_cast<std::size_t>(vocab_), 0.0);
   if (params_.greedy()) {
     out[std::max_element(scratch_.begin(), scratch_.end()) - scratch_.begin()] = 1.0;
@@ -108,8 +112,8 @@ std::vector<double> Sampler::distribution(const float* logits) {
   return out;
 }
 
-SampleResult Sampler::sample(const float* logits) {
-  process_logits(logits, scratch_);
+SampleResult Sampler::sample(const float* logits, const std::vector<std::int32_t>& banned) {
+  process_logits(logits, banned, scratch_);
   std::int32_t token;
   if (params_.greedy()) {
     // max_element returns the first maximum: ties go to the lower id.

@@ -26,7 +26,8 @@ class Sampler {
   Sampler(SamplingParams params, const std::vector<std::int32_t>& prompt_ids, std::int64_t vocab_size);
 
   // Picks the next token from logits [vocab_size] and records it as output.
-  SampleResult sample(const float* logits);
+  // `banned` tokens cannot be picked (min_tokens masks EOS this way).
+  SampleResult sample(const float* logits, const std::vector<std::int32_t>& banned = {});
 
   // The filtered, renormalised distribution the next draw would use (for
   // tests): probability per token id, zero outside the kept set.
@@ -35,7 +36,7 @@ class Sampler {
   const SamplingParams& params() const { return params_; }
 
  private:
-  void process_logits(const float* logits, std::vector<float>& out) const;
+  void process_logits(const float* logits, const std::vector<std::int32_t>& banned, std::vector<float>& out) const;
   // Kept candidates (ids, most likely first unless only min_p applies) and
   // their unnormalised probabilities.
   void filter(const std::vector<float>& processed, std::vector<std::int32_t>& ids, std::vector<double>& probs) const;

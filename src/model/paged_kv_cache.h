@@ -22,6 +22,8 @@ class PagedKvCache {
 
   std::int64_t num_pages() const { return num_pages_; }
   std::int64_t page_size() const { return page_size_; }
+  std::int64_t num_layers() const { return static_cast<std::int64_t>(slot_of_layer_.size()); }
+  bool has_layer(std::int64_t layer) const { return slot_of_layer_[static_cast<std::size_t>(layer)] >= 0; }
   // K/V of model layer `layer`; throws kInternal for a layer without attention.
   const Tensor& k(std::int64_t layer) const;
   const Tensor& v(std::int64_t layer) const;

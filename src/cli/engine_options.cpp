@@ -1,0 +1,35 @@
+#include "cli/engine_options.h"
+
+#include "common/error.h"
+#include "common/units.h"
+
+namespace arle::cli {
+
+void add_engine_options(CLI::App& app, EngineOptions& o) {
+  app.add_option("--max-batched-tokens", o.max_batched_tokens, "rows per engine step (default 2048)");
+  app.add_option("--max-num-seqs", o.max_num_seqs, "sequences running at once (default 128)");
+  app.add_option("--kv-cache-memory", o.kv_cache_memory, "KV cache size, e.g. 512MiB (default 1GiB)");
+  app.add_option("--page-size", o.page_size, "tokens per KV page (default 16)");
+  app.add_flag("--no-prefix-cache", o.no_prefix_cache, "do not reuse cached prompt prefixes");
+}
+
+engine::EngineConfig engine_config(const EngineOptions& o) {
+  if (o.max_batched_tokens < 1 || o.max_batched_tokens > (1 << 20)) {
+    throw_error(ErrorCode::kInvalidArgument, "--max-batched-tokens {} must be in [1, 1048576]", o.max_batched_tokens);
+  }
+  if (o.max_num_seqs < 1 || o.max_num_seqs > 65536) {
+    throw_error(ErrorCode::kInvalidArgument, "--max-num-seqs {} must be in [1, 65536]", o.max_num_seqs);
+  }
+  if (o.page_size < 1 || o.page_size > 1024) {
+    throw_error(ErrorCode::kInvalidArgument, "--page-size {} must be in [1, 1024]", o.page_size);
+  }
+  engine::EngineConfig c;
+  c.scheduler.max_batched_tokens = o.max_batched_tokens;
+  c.scheduler.max_num_seqs = o.max_num_seqs;
+  c.scheduler.prefix_cache = !o.no_prefix_cache;
+  c.page_size = o.page_size;
+  c.kv_cache_bytes = parse_bytes(o.kv_cache_memory, "--kv-cache-memory");
+  return c;
+}
+
+}  // namespace arle::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The engine flags shared by every command that runs the engine (bench
+// today, serve next): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
+// --page-size, --no-prefix-cache.
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+#include "engine/engine_core.h"
+
+namespace arle::cli {
+
+struct EngineOptions {
+  std::int64_t max_batched_tokens = 2048;
+  std::int64_t max_num_seqs = 128;
+  std::string kv_cache_memory = "1GiB";
+  std::int64_t page_size = 16;
+  bool no_prefix_cache = false;
+};
+
+void add_engine_options(CLI::App& app, EngineOptions& options);
+// Throws kInvalidArgument for values out of range.
+engine::EngineConfig engine_config(const EngineOptions& options);
+
+}  // namespace arle::cli

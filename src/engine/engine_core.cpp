@@ -1,0 +1,314 @@
+#include "engine/engine_core.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "engine/generate.h"
+
+namespace arle::engine {
+namespace {
+
+std::int64_t pool_pages(const model::ModelConfig& config, const EngineConfig& c) {
+  const std::int64_t pages = c.kv_pages > 0 ? c.kv_pages : KvPool::pages_for_bytes(config, c.kv_cache_bytes, c.page_size);
+  if (pages < 1) {
+    throw_error(ErrorCode::kInvalidArgument, "the KV cache budget of {} bytes holds no page of {} tokens",
+                c.kv_cache_bytes, c.page_size);
+  }
+  return pages;
+}
+
+bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+}  // namespace
+
+EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config)
+    : model_(model),
+      tokenizer_(tokenizer),
+      config_(config),
+      pool_(model.config(), pool_pages(model.config(), config), config.page_size),
+      cache_(pool_),
+      scheduler_(config.scheduler, pool_, cache_) {
+  if (config_.scheduler.max_batched_tokens < 1 || config_.scheduler.max_num_seqs < 1) {
+    throw_error(ErrorCode::kInvalidArgument, "max_batched_tokens and max_num_seqs must be positive");
+  }
+}
+
+EngineCore::~EngineCore() {
+  for (auto& [id, live] : requests_) {
+    for (auto& s : live.sequences) scheduler_.remove(s.get());
+    live.state->handle->close();
+  }
+}
+
+void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
+  const model::ModelConfig& config = model_.config();
+  const std::uint64_t id = handle->id();
+  try {
+    if (requests_.count(id)) throw_error(ErrorCode::kInternal, "request id {} is in use", id);
+    if (request.n < 1 || request.n > 64) throw_error(ErrorCode::kInvalidArgument, "n = {} must be in [1, 64]", request.n);
+    if (request.min_tokens < 0 || request.min_tokens > request.max_tokens) {
+      throw_error(ErrorCode::kInvalidArgument, "min_tokens = {} must be in [0, max_tokens = {}]", request.min_tokens,
+                  request.max_tokens);
+    }
+    GenerateRequest check;
+    check.prompt_ids = request.prompt_ids;
+    check.sampling = request.sampling;
+    check.max_tokens = request.max_tokens;
+    validate_generate_request(check, config);
+    const std::int64_t longest =
+        std::min<std::int64_t>(static_cast<std::int64_t>(request.prompt_ids.size()) + request.max_tokens,
+                               config.max_position_embeddings);
+    if (model::pages_for_tokens(longest, pool_.page_size()) > pool_.num_pages()) {
+      throw_error(ErrorCode::kInvalidArgument,
+                  "the request needs up to {} tokens of KV cache but the pool holds {}; lower max_tokens or raise "
+                  "--kv-cache-memory",
+                  longest, capacity_tokens());
+    }
+  } catch (const Error& e) {
+    Delta d;
+    d.finish_reason = "error";
+    d.error = e.what();
+    handle->push(std::move(d));
+    handle->close();
+    return;
+  }
+  Live live;
+  live.state = std::make_shared<RequestState>();
+  live.state->id = id;
+  live.state->arrival = next_id_++;
+  live.state->request = std::move(request);
+  live.state->handle = std::move(handle);
+  live.state->usage.prompt_tokens = static_cast<std::int64_t>(live.state->request.prompt_ids.size());
+  live.state->unfinished = live.state->request.n;
+  if (live.state->request.prompt_logprobs) live.state->prompt_logprobs.emplace_back();
+  for (int i = 0; i < live.state->request.n; ++i) {
+    live.sequences.push_back(std::make_unique<Sequence>(live.state, i, tokenizer_, config.vocab_size));
+  }
+  scheduler_.add_waiting(live.sequences[0].get());
+  for (int i = 1; i < live.state->request.n; ++i) live.forks.push_back(live.sequences[static_cast<std::size_t>(i)].get());
+  requests_.emplace(id, std::move(live));
+}
+
+void EngineCore::abort(std::uint64_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  std::vector<Sequence*> sequences;
+  for (auto& s : it->second.sequences) sequences.push_back(s.get());
+  // finish() erases the request with its last sample: check before each.
+  for (Sequence* s : sequences) {
+    if (requests_.count(id) == 0) break;
+    if (s->status != SequenceStatus::kFinished) finish(*s, "abort");
+  }
+}
+
+void EngineCore::abort_all(const std::string& error) {
+  std::vector<std::uint64_t> ids;
+  for (auto& [id, live] : requests_) ids.push_back(id);
+  for (std::uint64_t id : ids) {
+    auto it = requests_.find(id);
+    Delta d;
+    d.index = -1;  // request-level
+    d.error = error;
+    it->second.state->handle->push(std::move(d));
+    abort(id);
+  }
+}
+
+void EngineCore::poll_cancellations() {
+  std::vector<std::uint64_t> cancelled;
+  for (auto& [id, live] : requests_) {
+    if (live.state->handle->cancel_requested()) cancelled.push_back(id);
+  }
+  for (std::uint64_t id : cancelled) abort(id);
+}
+
+std::vector<std::int32_t> EngineCore::banned_tokens(const Sequence& s) const {
+  const Request& r = s.state->request;
+  if (s.output_len() >= r.min_tokens) return {};
+  std::vector<std::int32_t> banned = r.stop_token_ids;
+  if (!r.ignore_eos) banned.insert(banned.end(), r.eos_token_ids.begin(), r.eos_token_ids.end());
+  return banned;
+}
+
+void EngineCore::sample_into(Sequence& s, const float* logits) {
+  const Request& r = s.state->request;
+  SampleResult sampled = s.sampler.sample(logits, banned_tokens(s));
+  const std::int32_t token = sampled.token;
+  s.tokens.push_back(token);
+  ++s.state->usage.completion_tokens;
+  Delta d;
+  d.index = s.index;
+  d.token_ids.push_back(token);
+  if (r.sampling.logprobs >= 0) d.logprobs.push_back(std::move(sampled.logprob));
+  if (s.index == 0 && s.output_len() == 1 && r.prompt_logprobs) d.prompt_logprobs = s.state->prompt_logprobs;
+
+  std::optional<std::string> reason;
+  const bool past_min = s.output_len() >= r.min_tokens;
+  if ((!r.ignore_eos && contains(r.eos_token_ids, token)) || contains(r.stop_token_ids, token)) {
+    reason = "stop";
+  } else {
+    std::string piece = s.detokenizer.push(token);
+    // Stop strings count only after min_tokens, as in vLLM.
+    d.text = past_min ? s.stops.push(piece) : piece;
+    if (s.stops.stopped()) reason = "stop";
+  }
+  if (!reason && (s.output_len() >= r.max_tokens ||
+                  static_cast<std::int64_t>(s.tokens.size()) >= model_.config().max_position_embeddings)) {
+    reason = "length";
+  }
+  if (reason && !s.stops.stopped()) {
+    d.text += s.stops.push(s.detokenizer.finish());
+    if (!s.stops.stopped()) d.text += s.stops.finish();
+  }
+  d.finish_reason = reason;
+  s.state->handle->push(std::move(d));
+  if (reason) finish(s, *reason);
+}
+
+void EngineCore::finish(Sequence& s, const std::string& reason) {
+  const Request& r = s.state->request;
+  if (reason == "abort") {
+    Delta d;
+    d.index = s.index;
+    d.finish_reason = reason;
+    s.state->handle->push(std::move(d));
+  }
+  if (scheduler_.prefix_cache() && !r.prompt_logprobs &&
+      scheduler_.running().end() != std::find(scheduler_.running().begin(), scheduler_.running().end(), &s)) {
+    cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
+  }
+  scheduler_.remove(&s);
+  s.status = SequenceStatus::kFinished;
+  // Forks that never started end with their parent.
+  auto& live = requests_.at(s.state->id);
+  if (s.index == 0 && !live.forks.empty()) {
+    for (Sequence* f : live.forks) {
+      f->status = SequenceStatus::kFinished;
+      Delta d;
+      d.index = f->index;
+      d.finish_reason = reason;
+      s.state->handle->push(std::move(d));
+      --s.state->unfinished;
+    }
+    live.forks.clear();
+  }
+  if (--s.state->unfinished == 0) end_request(s.state->id);
+}
+
+void EngineCore::end_request(std::uint64_t id) {
+  auto it = requests_.find(id);
+  Delta d;
+  d.index = -1;  // request-level: usage only
+  d.usage = it->second.state->usage;
+  it->second.state->handle->push(std::move(d));
+  it->second.state->handle->close();
+  requests_.erase(it);
+}
+
+bool EngineCore::step() {
+  poll_cancellations();
+  std::vector<ScheduledChunk> chunks = scheduler_.schedule();
+  if (chunks.empty()) return false;
+
+  // Which logits rows are needed: the last row of a chunk that reaches the
+  // end of its sequence (it samples), and prompt rows of echo requests whose
+  // prompt logprobs are not known yet.
+  struct LogitUse {
+    std::size_t chunk;
+    std::int64_t position;
+    bool sample, prompt_logprob;
+  };
+  std::vector<LogitUse> uses;
+  model::ForwardBatch batch;
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    const ScheduledChunk& ch = chunks[c];
+    Sequence& s = *ch.sequence;
+    batch.page_tables.push_back(&s.page_table);
+    for (std::int64_t p = ch.begin; p < ch.end; ++p) {
+      // The page this row writes must be the sequence's own (copy-on-write ran).
+      const std::int32_t page = s.page_table[static_cast<std::size_t>(p / pool_.page_size())];
+      if (pool_.ref_count(page) != 1) throw_error(ErrorCode::kInternal, "row writes shared page {}", page);
+      const bool sample = p + 1 == static_cast<std::int64_t>(s.tokens.size());
+      const bool prompt_logprob = s.state->request.prompt_logprobs && p + 1 < s.prompt_len &&
+                                  p + 1 >= static_cast<std::int64_t>(s.state->prompt_logprobs.size());
+      if (sample || prompt_logprob) uses.push_back({c, p, sample, prompt_logprob});
+      batch.add_row(s.tokens[static_cast<std::size_t>(p)], p, static_cast<std::int32_t>(c), sample || prompt_logprob);
+      (p < s.prompt_len ? stats_.prefill_rows : stats_.decode_rows) += 1;
+    }
+  }
+  Tensor logits = model_.forward(batch, pool_.cache());
+  const std::int64_t vocab = logits.size(1);
+  ++stats_.steps;
+  stats_.rows += batch.rows();
+  stats_.peak_used_pages = std::max(stats_.peak_used_pages, pool_.num_pages() - pool_.free_pages());
+
+  for (const ScheduledChunk& ch : chunks) {
+    Sequence& s = *ch.sequence;
+    const std::int64_t pages_before = s.computed / pool_.page_size();
+    s.computed = ch.end;
+    const Request& r = s.state->request;
+    // Cache full pages as the prefill goes, so a long prompt helps the next
+    // request before this one finishes.
+    if (scheduler_.prefix_cache() && !r.prompt_logprobs && s.computed / pool_.page_size() > pages_before) {
+      cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
+    }
+  }
+  for (std::size_t u = 0; u < uses.size(); ++u) {
+    Sequence& s = *chunks[uses[u].chunk].sequence;
+    const float* row = logits.data<float>() + static_cast<std::int64_t>(u) * vocab;
+    const std::int64_t p = uses[u].position;
+    if (uses[u].prompt_logprob && static_cast<std::int64_t>(s.state->prompt_logprobs.size()) == p + 1) {
+      s.state->prompt_logprobs.emplace_back(token_logprob(row, vocab, s.tokens[static_cast<std::size_t>(p + 1)],
+                                                          std::max(s.state->request.sampling.logprobs, 0)));
+    }
+    if (!uses[u].sample) continue;
+    // Sample 0 finished its prompt: its siblings start from the same pages and logits.
+    const std::uint64_t id = s.state->id;
+    std::vector<Sequence*> started;
+    Live& live = requests_.at(id);
+    if (s.index == 0 && !live.forks.empty() && s.output_len() == 0) {
+      for (Sequence* f : live.forks) {
+        scheduler_.add_running_fork(f, s);
+        started.push_back(f);
+      }
+      live.forks.clear();
+    }
+    sample_into(s, row);
+    for (Sequence* f : started) {
+      if (requests_.count(id) && f->status == SequenceStatus::kRunning) sample_into(*f, row);
+    }
+  }
+  stats_.preemptions = scheduler_.preemptions();
+  return true;
+}
+
+void EngineCore::check_invariants() const {
+  cache_.check_invariants();
+  std::vector<std::int32_t> holders(static_cast<std::size_t>(pool_.num_pages()), 0);
+  for (std::int32_t page : cache_.pages()) ++holders[static_cast<std::size_t>(page)];
+  for (const auto& [id, live] : requests_) {
+    for (const auto& s : live.sequences) {
+      if (s->status == SequenceStatus::kWaiting && !s->page_table.empty()) {
+        throw_error(ErrorCode::kInternal, "a waiting sequence holds pages");
+      }
+      for (std::int32_t page : s->page_table) ++holders[static_cast<std::size_t>(page)];
+    }
+  }
+  std::int64_t free_count = 0;
+  for (std::int64_t p = 0; p < pool_.num_pages(); ++p) {
+    const std::int32_t refs = pool_.ref_count(static_cast<std::int32_t>(p));
+    free_count += refs == 0;
+    if (refs != holders[static_cast<std::size_t>(p)]) {
+      throw_error(ErrorCode::kInternal, "page {} has {} references but {} holders", p, refs,
+                  holders[static_cast<std::size_t>(p)]);
+    }
+  }
+  if (free_count != pool_.free_pages()) {
+    throw_error(ErrorCode::kInternal, "{} pages have no reference but {} are free", free_count, pool_.free_pages());
+  }
+}
+
+}  // namespace arle::engine

@@ -1,0 +1,84 @@
+#pragma once
+// EngineCore: the engine's single-threaded heart. add() queues a request,
+// step() runs one scheduled batch (schedule -> forward -> sample -> outputs)
+// and streams deltas into the requests' handles. Engine runs it on its own
+// thread; tests drive it step by step.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "engine/kv_pool.h"
+#include "engine/radix_cache.h"
+#include "engine/request.h"
+#include "engine/scheduler.h"
+#include "engine/sequence.h"
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace arle::engine {
+
+struct EngineConfig {
+  SchedulerConfig scheduler;
+  std::int64_t page_size = model::kDefaultPageSize;
+  std::int64_t kv_pages = 0;                   // 0: from kv_cache_bytes
+  std::size_t kv_cache_bytes = 256u << 20;     // --kv-cache-memory
+};
+
+struct EngineStats {
+  std::int64_t steps = 0, rows = 0, prefill_rows = 0, decode_rows = 0;
+  std::int64_t preemptions = 0;
+  std::int64_t peak_used_pages = 0;
+};
+
+class EngineCore {
+ public:
+  EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config);
+  ~EngineCore();
+
+  // Validates and queues; a request that can never run gets an "error"
+  // delta at once (it is never queued).
+  void add(std::shared_ptr<RequestHandle> handle, Request request);
+  // Ends a request with finish_reason "abort" and frees its pages.
+  void abort(std::uint64_t request_id);
+  // Ends every request with finish_reason "error" (after a failed step).
+  void abort_all(const std::string& error);
+  // Aborts requests whose handles asked to cancel.
+  void poll_cancellations();
+  // One batch; false when there was nothing to run.
+  bool step();
+  bool idle() const { return requests_.empty(); }
+
+  const KvPool& pool() const { return pool_; }
+  RadixCache& cache() { return cache_; }
+  const EngineStats& stats() const { return stats_; }
+  std::int64_t capacity_tokens() const { return pool_.num_pages() * pool_.page_size(); }
+  // Throws kInternal when the pool, the cache and the sequences disagree:
+  // every page's reference count equals its holders, a page written by a
+  // running sequence belongs to it alone, cached pages are live.
+  void check_invariants() const;
+
+ private:
+  struct Live {
+    std::shared_ptr<RequestState> state;
+    std::vector<std::unique_ptr<Sequence>> sequences;
+    std::vector<Sequence*> forks;  // samples 1..n-1, started when sample 0 finishes its prompt
+  };
+  void sample_into(Sequence& s, const float* logits);
+  void finish(Sequence& s, const std::string& reason);
+  void end_request(std::uint64_t id);
+  std::vector<std::int32_t> banned_tokens(const Sequence& s) const;
+
+  model::CausalLm& model_;
+  const text::Tokenizer& tokenizer_;
+  EngineConfig config_;
+  KvPool pool_;
+  RadixCache cache_;
+  Scheduler scheduler_;
+  std::map<std::uint64_t, Live> requests_;
+  std::uint64_t next_id_ = 1;
+  EngineStats stats_;
+};
+
+}  // namespace arle::engine

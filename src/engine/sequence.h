@@ -1,0 +1,55 @@
+#pragma once
+// Sequence: one sample of one request as the engine tracks it: its tokens
+// (prompt, then output), which of them have K/V in the pool, its page table,
+// and the output-side state (sampler, detokenizer, stop strings).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/request.h"
+#include "engine/sampler.h"
+#include "engine/stop_strings.h"
+#include "text/incremental_detokenizer.h"
+
+namespace arle::engine {
+
+// What all samples of a request share.
+struct RequestState {
+  std::uint64_t id = 0;
+  std::uint64_t arrival = 0;
+  Request request;
+  std::shared_ptr<RequestHandle> handle;
+  Usage usage;
+  int unfinished = 0;  // samples still running
+  std::vector<std::optional<TokenLogprob>> prompt_logprobs;
+};
+
+enum class SequenceStatus { kWaiting, kRunning, kFinished };
+
+struct Sequence {
+  Sequence(std::shared_ptr<RequestState> state, int index, const text::Tokenizer& tokenizer, std::int64_t vocab);
+
+  std::shared_ptr<RequestState> state;
+  int index;  // which of the request's n samples
+  std::vector<std::int32_t> tokens;
+  std::int64_t prompt_len;
+  std::int64_t computed = 0;  // tokens whose K/V are in the pool
+  std::vector<std::int32_t> page_table;
+  SequenceStatus status = SequenceStatus::kWaiting;
+  std::uint64_t admitted_at = 0;  // admission order, for preemption
+  bool counted_cache_hit = false;
+
+  Sampler sampler;
+  text::IncrementalDetokenizer detokenizer;
+  StopStrings stops;
+
+  std::int64_t output_len() const { return static_cast<std::int64_t>(tokens.size()) - prompt_len; }
+  // Rows still to compute before the next sample.
+  std::int64_t pending() const { return static_cast<std::int64_t>(tokens.size()) - computed; }
+  bool prefilling() const { return computed < prompt_len; }
+};
+
+}  // namespace arle::engine

@@ -133,7 +133,8 @@ int run_bench_throughput(const BenchOptions& o) {
               {"preemptions", stats.preemptions},
               {"kv_capacity_tokens", engine.capacity_tokens()},
               {"peak_kv_tokens", peak_kv},
-              {"peak_kv_fraction", peak_kv / static_cast<double>(engine.capacity_tokens())}};
+              {"peak_kv_fraction", peak_kv / static_cast<double>(engine.capacity_tokens())},
+              {"prefix_cache_hit_tokens", stats.cache_hit_tokens}};
   if (o.json) {
     fmt::print("{}\n", report.dump(2));
     return 0;
@@ -148,6 +149,7 @@ int run_bench_throughput(const BenchOptions& o) {
   fmt::print("total:       {:.1f} tok/s\n", static_cast<double>(produced + prompt_tokens) / wall);
   fmt::print("peak KV:     {:.0f} of {} tokens ({:.0f}%)\n", peak_kv, engine.capacity_tokens(),
              100 * peak_kv / static_cast<double>(engine.capacity_tokens()));
+  fmt::print("prefix hit:  {} of {} prompt tokens\n", stats.cache_hit_tokens, stats.cache_queried_tokens);
   return 0;
 }
 

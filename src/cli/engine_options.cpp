@@ -1,6 +1,7 @@
 #include "cli/engine_options.h"
 
 #include "common/error.h"
+#include "common/system_info.h"
 #include "common/units.h"
 
 namespace arle::cli {
@@ -8,7 +9,8 @@ namespace arle::cli {
 void add_engine_options(CLI::App& app, EngineOptions& o) {
   app.add_option("--max-batched-tokens", o.max_batched_tokens, "rows per engine step (default 2048)");
   app.add_option("--max-num-seqs", o.max_num_seqs, "sequences running at once (default 128)");
-  app.add_option("--kv-cache-memory", o.kv_cache_memory, "KV cache size, e.g. 512MiB (default 1GiB)");
+  app.add_option("--kv-cache-memory", o.kv_cache_memory,
+                 "KV cache size, e.g. 512MiB, or a share of available memory, e.g. 40% (default 1GiB)");
   app.add_option("--page-size", o.page_size, "tokens per KV page (default 16)");
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "do not reuse cached prompt prefixes");
 }
@@ -28,7 +30,22 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   c.scheduler.max_num_seqs = o.max_num_seqs;
   c.scheduler.prefix_cache = !o.no_prefix_cache;
   c.page_size = o.page_size;
-  c.kv_cache_bytes = parse_bytes(o.kv_cache_memory, "--kv-cache-memory");
+  const std::string& kv = o.kv_cache_memory;
+  if (!kv.empty() && kv.back() == '%') {
+    // A share of the memory available now (host RAM for the CPU backend).
+    double percent = 0;
+    try {
+      percent = std::stod(kv.substr(0, kv.size() - 1));
+    } catch (const std::exception&) {
+      percent = -1;
+    }
+    if (!(percent > 0 && percent <= 95)) {
+      throw_error(ErrorCode::kInvalidArgument, "--kv-cache-memory '{}' must be a size or a percentage in (0, 95]", kv);
+    }
+    c.kv_cache_bytes = static_cast<std::size_t>(static_cast<double>(system_info().ram_available_bytes) * percent / 100);
+  } else {
+    c.kv_cache_bytes = parse_bytes(kv, "--kv-cache-memory");
+  }
   return c;
 }
 

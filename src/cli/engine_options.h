@@ -1,7 +1,8 @@
 #pragma once
 // The engine flags shared by every command that runs the engine (bench
 // today, serve next): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
-// --page-size, --no-prefix-cache.
+// --page-size, --no-prefix-cache. --kv-cache-memory takes a size (512MiB)
+// or a share of the memory available at start-up (40%).
 
 #include <CLI/CLI.hpp>
 

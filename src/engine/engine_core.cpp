@@ -30,7 +30,8 @@ EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer,
       config_(config),
       pool_(model.config(), pool_pages(model.config(), config), config.page_size),
       cache_(pool_),
-      scheduler_(config.scheduler, pool_, cache_) {
+      scheduler_(config.scheduler, pool_, cache_),
+      runner_(model, pool_) {
   if (config_.scheduler.max_batched_tokens < 1 || config_.scheduler.max_num_seqs < 1) {
     throw_error(ErrorCode::kInvalidArgument, "max_batched_tokens and max_num_seqs must be positive");
   }
@@ -213,36 +214,12 @@ bool EngineCore::step() {
   std::vector<ScheduledChunk> chunks = scheduler_.schedule();
   if (chunks.empty()) return false;
 
-  // Which logits rows are needed: the last row of a chunk that reaches the
-  // end of its sequence (it samples), and prompt rows of echo requests whose
-  // prompt logprobs are not known yet.
-  struct LogitUse {
-    std::size_t chunk;
-    std::int64_t position;
-    bool sample, prompt_logprob;
-  };
-  std::vector<LogitUse> uses;
-  model::ForwardBatch batch;
-  for (std::size_t c = 0; c < chunks.size(); ++c) {
-    const ScheduledChunk& ch = chunks[c];
-    Sequence& s = *ch.sequence;
-    batch.page_tables.push_back(&s.page_table);
-    for (std::int64_t p = ch.begin; p < ch.end; ++p) {
-      // The page this row writes must be the sequence's own (copy-on-write ran).
-      const std::int32_t page = s.page_table[static_cast<std::size_t>(p / pool_.page_size())];
-      if (pool_.ref_count(page) != 1) throw_error(ErrorCode::kInternal, "row writes shared page {}", page);
-      const bool sample = p + 1 == static_cast<std::int64_t>(s.tokens.size());
-      const bool prompt_logprob = s.state->request.prompt_logprobs && p + 1 < s.prompt_len &&
-                                  p + 1 >= static_cast<std::int64_t>(s.state->prompt_logprobs.size());
-      if (sample || prompt_logprob) uses.push_back({c, p, sample, prompt_logprob});
-      batch.add_row(s.tokens[static_cast<std::size_t>(p)], p, static_cast<std::int32_t>(c), sample || prompt_logprob);
-      (p < s.prompt_len ? stats_.prefill_rows : stats_.decode_rows) += 1;
-    }
-  }
-  Tensor logits = model_.forward(batch, pool_.cache());
-  const std::int64_t vocab = logits.size(1);
+  StepLogits result = runner_.run(chunks);
+  const std::int64_t vocab = result.logits.size(1);
   ++stats_.steps;
-  stats_.rows += batch.rows();
+  stats_.rows += result.prefill_rows + result.decode_rows;
+  stats_.prefill_rows += result.prefill_rows;
+  stats_.decode_rows += result.decode_rows;
   stats_.peak_used_pages = std::max(stats_.peak_used_pages, pool_.num_pages() - pool_.free_pages());
 
   for (const ScheduledChunk& ch : chunks) {
@@ -256,15 +233,16 @@ bool EngineCore::step() {
       cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
     }
   }
-  for (std::size_t u = 0; u < uses.size(); ++u) {
-    Sequence& s = *chunks[uses[u].chunk].sequence;
-    const float* row = logits.data<float>() + static_cast<std::int64_t>(u) * vocab;
-    const std::int64_t p = uses[u].position;
-    if (uses[u].prompt_logprob && static_cast<std::int64_t>(s.state->prompt_logprobs.size()) == p + 1) {
+  for (std::size_t u = 0; u < result.rows.size(); ++u) {
+    const LogitRow& use = result.rows[u];
+    Sequence& s = *use.sequence;
+    const float* row = result.logits.data<float>() + static_cast<std::int64_t>(u) * vocab;
+    const std::int64_t p = use.position;
+    if (use.prompt_logprob && static_cast<std::int64_t>(s.state->prompt_logprobs.size()) == p + 1) {
       s.state->prompt_logprobs.emplace_back(token_logprob(row, vocab, s.tokens[static_cast<std::size_t>(p + 1)],
                                                           std::max(s.state->request.sampling.logprobs, 0)));
     }
-    if (!uses[u].sample) continue;
+    if (!use.sample) continue;
     // Sample 0 finished its prompt: its siblings start from the same pages and logits.
     const std::uint64_t id = s.state->id;
     std::vector<Sequence*> started;
@@ -282,6 +260,8 @@ bool EngineCore::step() {
     }
   }
   stats_.preemptions = scheduler_.preemptions();
+  stats_.cache_hit_tokens = cache_.hit_tokens();
+  stats_.cache_queried_tokens = cache_.queried_tokens();
   return true;
 }
 

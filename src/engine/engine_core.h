@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/kv_pool.h"
+#include "engine/model_runner.h"
 #include "engine/radix_cache.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
@@ -30,6 +31,7 @@ struct EngineStats {
   std::int64_t steps = 0, rows = 0, prefill_rows = 0, decode_rows = 0;
   std::int64_t preemptions = 0;
   std::int64_t peak_used_pages = 0;
+  std::int64_t cache_hit_tokens = 0, cache_queried_tokens = 0;  // prefix cache
 };
 
 class EngineCore {
@@ -76,6 +78,7 @@ class EngineCore {
   KvPool pool_;
   RadixCache cache_;
   Scheduler scheduler_;
+  ModelRunner runner_;
   std::map<std::uint64_t, Live> requests_;
   std::uint64_t next_id_ = 1;
   EngineStats stats_;

@@ -18,3 +18,9 @@ target_include_directories(arle_text_deps INTERFACE ${PCRE2_INCLUDE_DIR} ${UTF8P
 target_link_libraries(arle_text_deps INTERFACE ${PCRE2_LIBRARY} ${UTF8PROC_LIBRARY})
 # utf8proc.h declares its functions dllimport-style unless told it is static.
 target_compile_definitions(arle_text_deps INTERFACE UTF8PROC_STATIC)
+
+# HTTP: Boost.Beast and Asio, header-only (server/http_server.cpp only).
+find_package(Boost 1.81 REQUIRED)
+add_library(arle_http_deps INTERFACE)
+target_link_libraries(arle_http_deps INTERFACE Boost::headers Threads::Threads)
+target_compile_definitions(arle_http_deps INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)

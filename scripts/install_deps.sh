@@ -23,3 +23,11 @@ if ((${#missing[@]})); then
 else
   echo "arle: all build dependencies present"
 fi
+
+# The API tests run the official openai SDK under Node (18 or newer).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "arle: installing nodejs and npm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm
+fi

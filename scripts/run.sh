@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install dependencies, build the release preset,
-# then run ARLE's main job on the bundled default model (stories260K).
-# Today that is the self-check and a greedy TinyStories continuation;
-# `arle serve` replaces it once the server lands.
+# check the machine, then serve the bundled default model (stories260K) with
+# the OpenAI-compatible API on http://127.0.0.1:8000 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +10,11 @@ cmake --preset release -DARLE_BUILD_TESTS=OFF
 cmake --build --preset release
 
 ./build/release/bin/arle --doctor --strict
-./build/release/bin/arle generate --prompt "Once upon a time" --max-tokens 120 --temperature 0 --stream
+cat <<'HELP'
+
+Try it from another terminal:
+  curl http://127.0.0.1:8000/v1/completions -H 'Content-Type: application/json' \
+    -d '{"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 60, "temperature": 0}'
+
+HELP
+exec ./build/release/bin/arle serve --port "${PORT:-8000}"

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install_deps.sh
+npm ci --prefix tests/api --no-audit --no-fund --loglevel=error
 cmake --preset asan
 cmake --build --preset asan
 ctest --preset asan -j "$(nproc)"

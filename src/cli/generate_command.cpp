@@ -12,6 +12,7 @@
 #include "engine/generate.h"
 #include "model/generation_config.h"
 #include "text/chat_template.h"
+#include "text/token_text.h"
 #include "text/unicode.h"
 
 namespace arle::cli {
@@ -65,15 +66,7 @@ std::vector<std::int32_t> stop_token_ids(const model::ModelConfig& config, const
   return ids;
 }
 
-// A token's text as it reads after `previous` (decoders drop the leading
-// space of a sequence's first word, which would hide it in " there").
-std::string token_text(const text::Tokenizer& tokenizer, std::optional<std::int32_t> previous, std::int32_t id) {
-  if (!previous) return text::utf8_lossy(tokenizer.decode({id}, false));
-  const std::string before = tokenizer.decode({*previous}, false);
-  const std::string both = tokenizer.decode({*previous, id}, false);
-  if (both.compare(0, before.size(), before) != 0) return text::utf8_lossy(tokenizer.decode({id}, false));
-  return text::utf8_lossy(both.substr(before.size()));
-}
+using text::token_text;
 
 Json logprob_json(const text::Tokenizer& tokenizer, std::optional<std::int32_t> previous,
                   const engine::TokenLogprob& lp) {

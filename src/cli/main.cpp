@@ -16,6 +16,7 @@
 #include "cli/generate_command.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
+#include "cli/serve_command.h"
 #include "cli/text_commands.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -143,6 +144,18 @@ int main(int argc, char** argv) {
   latency->add_option("--output-len", bench_options.latency_output, "output tokens (default 128)");
   latency->add_option("--iterations", bench_options.iterations, "timed runs after one warm-up (default 5)");
 
+  arle::cli::ServeOptions serve_options;
+  std::optional<std::string> serve_model;
+  CLI::App* serve = app.add_subcommand("serve", "OpenAI-compatible HTTP server on the engine");
+  serve->add_option("--model-path", serve_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+  serve->add_option("--host", serve_options.host, "address to bind (default 127.0.0.1)");
+  serve->add_option("--port", serve_options.port, "port (default 8000; 0 picks a free one)");
+  serve->add_option("--served-model-name", serve_options.served_model_name, "the model id clients use");
+  serve->add_option("--api-key", serve_options.api_key, "require 'Authorization: Bearer KEY' (or $ARLE_API_KEY)");
+  serve->add_option("--max-model-len", serve_options.max_model_len, "prompt + output limit (default: the model's)");
+  serve->add_option("--threads", serve_options.threads, "CPU threads (default: $ARLE_THREADS or all)");
+  arle::cli::add_engine_options(*serve, serve_options.engine);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -163,6 +176,10 @@ int main(int argc, char** argv) {
     if (chat_template->parsed()) {
       template_options.model_path = arle::cli::resolve_model(template_model ? template_model : top.model_path).path;
       return arle::cli::run_chat_template(template_options);
+    }
+    if (serve->parsed()) {
+      serve_options.model_path = arle::cli::resolve_model(serve_model ? serve_model : top.model_path).path;
+      return arle::cli::run_serve(serve_options);
     }
     if (bench->parsed()) {
       bench_options.model_path = arle::cli::resolve_model(bench_model ? bench_model : top.model_path).path;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ class RequestHandle {
 
   // Blocks until a delta arrives; empty once the request is over and drained.
   std::optional<Delta> next();
+  // Never blocks: the next delta if one is queued. `ended` tells whether the
+  // request is over and drained (for event loops that must not block).
+  std::optional<Delta> try_next(bool& ended);
+  // Called (on the engine thread) after each push and at close; lets an event
+  // loop wake up instead of polling. Set it before the first delta can arrive.
+  void on_ready(std::function<void()> notify);
   // Asks the engine to stop this request; its pages are freed within one step.
   void cancel() { cancelled_.store(true, std::memory_order_release); }
   bool cancel_requested() const { return cancelled_.load(std::memory_order_acquire); }
@@ -71,6 +78,7 @@ class RequestHandle {
   std::condition_variable ready_;
   std::deque<Delta> deltas_;
   bool closed_ = false;
+  std::function<void()> notify_;
   std::atomic<bool> cancelled_{false};
 };
 

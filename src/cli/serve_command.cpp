@@ -1,0 +1,64 @@
+#include "cli/serve_command.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/thread_pool.h"
+#include "engine/engine.h"
+#include "model/causal_lm.h"
+#include "model/generation_config.h"
+#include "server/http_server.h"
+#include "server/openai_api.h"
+#include "text/tokenizer.h"
+
+namespace arle::cli {
+
+int run_serve(const ServeOptions& o) {
+  engine::EngineConfig config = engine_config(o.engine);
+  const model::ModelConfig model_config = model::load_model_config(o.model_path);
+  server::ApiConfig api;
+  api.served_model_name = o.served_model_name.value_or(std::filesystem::path(o.model_path).filename().string());
+  if (o.api_key) {
+    api.api_key = *o.api_key;
+  } else if (const char* env = std::getenv("ARLE_API_KEY")) {
+    api.api_key = env;
+  }
+  api.max_model_len = o.max_model_len.value_or(model_config.max_position_embeddings);
+  if (api.max_model_len < 1 || api.max_model_len > model_config.max_position_embeddings) {
+    throw_error(ErrorCode::kInvalidArgument, "--max-model-len {} must be in [1, {}]", api.max_model_len,
+                model_config.max_position_embeddings);
+  }
+  api.vocab_size = model_config.vocab_size;
+  api.cache_namespace = std::filesystem::absolute(o.model_path).string();
+  if (o.threads) set_kernel_threads(*o.threads);
+
+  auto tokenizer = text::Tokenizer::load(o.model_path);
+  const model::GenerationConfig generation = model::load_generation_config(o.model_path);
+  for (std::int64_t id : generation.eos_token_ids.empty() ? model_config.eos_token_ids : generation.eos_token_ids) {
+    api.eos_token_ids.push_back(static_cast<std::int32_t>(id));
+  }
+  if (tokenizer->eos_id()) api.eos_token_ids.push_back(*tokenizer->eos_id());
+
+  auto model = model::load_causal_lm(o.model_path);
+  engine::Engine engine(*model, *tokenizer, config);
+  server::OpenAiApi handler(engine, *tokenizer, api);
+  server::HttpServerConfig http;
+  http.host = o.host;
+  http.port = o.port;
+  server::HttpServer server(http, [&](const server::HttpRequest& r) { return handler.handle(r); });
+  log::info("serving '{}' on http://{}:{} (max model length {})", api.served_model_name, o.host, server.port(),
+            api.max_model_len);
+  // Tests and scripts read the bound port (--port 0) from this line.
+  std::printf("listening on http://%s:%d\n", o.host.c_str(), server.port());
+  std::fflush(stdout);
+  server.run();
+  log::info("server stopped");
+  return 0;
+}
+
+}  // namespace arle::cli

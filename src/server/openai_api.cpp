@@ -1,0 +1,425 @@
+#include "server/openai_api.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/utf8.h"
+#include "text/token_text.h"
+#include "text/unicode.h"
+
+namespace arle::server {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// An OpenAI error object: {"error": {"message", "type", "param", "code"}}.
+struct ApiError {
+  int status;
+  std::string message;
+  std::string param;
+  std::string type = "invalid_request_error";
+};
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError{400, message, param}; }
+
+HttpResponse json_response(const Json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse error_json(const ApiError& e) {
+  Json error{{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
+             {"code", e.status}};
+  return json_response({{"error", error}}, e.status);
+}
+
+Json parse_body(const HttpRequest& request) {
+  if (find_invalid_utf8(request.body)) bad("", "the request body is not valid UTF-8");
+  Json body;
+  try {
+    body = Json::parse(request.body);
+  } catch (const std::exception& e) {
+    bad("", fmt::format("the request body is not valid JSON: {}", e.what()));
+  }
+  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  return body;
+}
+
+// Readers for optional fields; null counts as absent, as in OpenAI's API.
+const Json* field(const Json& body, const char* name) {
+  auto it = body.find(name);
+  return it == body.end() || it->is_null() ? nullptr : &*it;
+}
+
+double number(const Json& body, const char* name, double fallback, double lo, double hi) {
+  const Json* v = field(body, name);
+  if (!v) return fallback;
+  if (!v->is_number()) bad(name, fmt::format("'{}' must be a number", name));
+  const double x = v->get<double>();
+  if (!(x >= lo && x <= hi)) bad(name, fmt::format("'{}' = {} is out of range [{}, {}]", name, x, lo, hi));
+  return x;
+}
+
+std::int64_t integer(const Json& body, const char* name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
+  const Json* v = field(body, name);
+  if (!v) return fallback;
+  if (!v->is_number_integer()) bad(name, fmt::format("'{}' must be an integer", name));
+  const std::int64_t x = v->get<std::int64_t>();
+  if (x < lo || x > hi) bad(name, fmt::format("'{}' = {} is out of range [{}, {}]", name, x, lo, hi));
+  return x;
+}
+
+bool boolean(const Json& body, const char* name, bool fallback) {
+  const Json* v = field(body, name);
+  if (!v) return fallback;
+  if (!v->is_boolean()) bad(name, fmt::format("'{}' must be true or false", name));
+  return v->get<bool>();
+}
+
+std::vector<std::string> stop_strings(const Json& body) {
+  const Json* v = field(body, "stop");
+  if (!v) return {};
+  if (v->is_string()) return {v->get<std::string>()};
+  if (!v->is_array() || v->size() > 16) bad("stop", "'stop' must be a string or a list of at most 16 strings");
+  std::vector<std::string> out;
+  for (const Json& s : *v) {
+    if (!s.is_string()) bad("stop", "'stop' must hold strings");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+std::string new_id(const char* prefix) {
+  static std::atomic<std::uint64_t> counter{0};
+  return fmt::format("{}-{:x}{:06x}", prefix,
+                     std::chrono::system_clock::now().time_since_epoch().count() & 0xffffffffffull, ++counter);
+}
+
+Json usage_json(const engine::Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+}
+
+}  // namespace
+
+OpenAiApi::OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, ApiConfig config)
+    : engine_(engine),
+      tokenizer_(tokenizer),
+      config_(std::move(config)),
+      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                   .count()) {}
+
+HttpResponse OpenAiApi::models(const std::string& id) const {
+  Json card{{"id", config_.served_model_name}, {"object", "model"}, {"created", created_}, {"owned_by", "arle"},
+            {"max_model_len", config_.max_model_len}};
+  if (id.empty()) return json_response({{"object", "list"}, {"data", Json::array({card})}});
+  if (id != config_.served_model_name) {
+    throw ApiError{404, fmt::format("the model '{}' does not exist", id), "model", "not_found_error"};
+  }
+  return json_response(card);
+}
+
+Reply OpenAiApi::handle(const HttpRequest& request) {
+  Reply reply;
+  try {
+    const std::string& p = request.path;
+    const bool authenticated_route = p.rfind("/v1/", 0) == 0 || p == "/tokenize" || p == "/detokenize";
+    if (!config_.api_key.empty() && authenticated_route) {
+      auto it = request.headers.find("authorization");
+      if (it == request.headers.end() || it->second != "Bearer " + config_.api_key) {
+        throw ApiError{401, "invalid or missing API key", "", "authentication_error"};
+      }
+    }
+    auto expect = [&](const char* method) {
+      if (request.method != method) {
+        throw ApiError{405, fmt::format("{} does not accept {}", p, request.method), "", "invalid_request_error"};
+      }
+    };
+    if (p == "/health") {
+      expect("GET");
+      reply.response = json_response(Json::object());
+    } else if (p == "/v1/models") {
+      expect("GET");
+      reply.response = models("");
+    } else if (p.rfind("/v1/models/", 0) == 0) {
+      expect("GET");
+      reply.response = models(p.substr(11));
+    } else if (p == "/v1/completions") {
+      expect("POST");
+      return completions(request);
+    } else if (p == "/tokenize") {
+      expect("POST");
+      return tokenize(request);
+    } else if (p == "/detokenize") {
+      expect("POST");
+      return detokenize(request);
+    } else {
+      throw ApiError{404, fmt::format("no route {} {}", request.method, p), "", "not_found_error"};
+    }
+  } catch (const ApiError& e) {
+    reply.response = error_json(e);
+  } catch (const Error& e) {
+    reply.response = error_json(ApiError{e.code() == ErrorCode::kInvalidArgument ? 400 : 500, e.what(), ""});
+  }
+  return reply;
+}
+
+Reply OpenAiApi::tokenize(const HttpRequest& request) {
+  Json body = parse_body(request);
+  const Json* prompt = field(body, "prompt");
+  if (!prompt || !prompt->is_string()) bad("prompt", "'prompt' must be a string");
+  std::vector<std::int32_t> ids = tokenizer_.encode(prompt->get<std::string>(), boolean(body, "add_special_tokens", true));
+  Reply r;
+  r.response = json_response({{"tokens", ids}, {"count", ids.size()}, {"max_model_len", config_.max_model_len}});
+  return r;
+}
+
+Reply OpenAiApi::detokenize(const HttpRequest& request) {
+  Json body = parse_body(request);
+  const Json* tokens = field(body, "tokens");
+  if (!tokens || !tokens->is_array()) bad("tokens", "'tokens' must be a list of token ids");
+  std::vector<std::int32_t> ids;
+  for (const Json& t : *tokens) {
+    if (!t.is_number_integer() || t.get<std::int64_t>() < 0 ||
+        t.get<std::int64_t>() >= static_cast<std::int64_t>(tokenizer_.vocab_size())) {
+      bad("tokens", fmt::format("{} is not a token id of this model", t.dump()));
+    }
+    ids.push_back(t.get<std::int32_t>());
+  }
+  Reply r;
+  r.response = json_response({{"prompt", text::utf8_lossy(tokenizer_.decode(ids, false))}});
+  return r;
+}
+
+namespace {
+
+// Legacy completions logprobs: tokens, token_logprobs, top_logprobs, text_offset.
+struct LegacyLogprobs {
+  Json tokens = Json::array(), token_logprobs = Json::array(), top_logprobs = Json::array(),
+       text_offset = Json::array();
+  std::int64_t offset = 0;
+  void add(const text::Tokenizer& tok, std::optional<std::int32_t> previous, std::int32_t id,
+           const engine::TokenLogprob* lp) {
+    const std::string piece = text::token_text(tok, previous, id);
+    tokens.push_back(piece);
+    token_logprobs.push_back(lp ? Json(lp->logprob) : Json(nullptr));
+    Json top = Json::object();
+    if (lp) {
+      for (const auto& alt : lp->top) top[text::token_text(tok, previous, alt.token)] = alt.logprob;
+    }
+    top_logprobs.push_back(lp ? top : Json(nullptr));
+    text_offset.push_back(offset);
+    offset += static_cast<std::int64_t>(piece.size());
+  }
+  Json json() const {
+    return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top_logprobs},
+            {"text_offset", text_offset}};
+  }
+};
+
+}  // namespace
+
+Reply OpenAiApi::completions(const HttpRequest& request) {
+  Json body = parse_body(request);
+  if (const Json* model = field(body, "model")) {
+    if (!model->is_string() || model->get<std::string>() != config_.served_model_name) {
+      throw ApiError{404, fmt::format("the model '{}' does not exist", model->dump()), "model", "not_found_error"};
+    }
+  }
+  for (const char* unsupported : {"response_format", "suffix", "best_of"}) {
+    if (field(body, unsupported) && !(std::string(unsupported) == "best_of" && body["best_of"] == 1)) {
+      bad(unsupported, fmt::format("'{}' is not supported yet", unsupported));
+    }
+  }
+  // prompt: a string, a list of strings, a list of ids, or a list of id lists.
+  std::vector<std::vector<std::int32_t>> prompts;
+  const Json* prompt = field(body, "prompt");
+  if (!prompt) bad("prompt", "'prompt' is required");
+  auto ids_of = [&](const Json& list) {
+    std::vector<std::int32_t> ids;
+    for (const Json& t : list) {
+      if (!t.is_number_integer() || t.get<std::int64_t>() < 0 || t.get<std::int64_t>() >= config_.vocab_size) {
+        bad("prompt", fmt::format("{} is not a token id of this model (vocabulary {})", t.dump(), config_.vocab_size));
+      }
+      ids.push_back(t.get<std::int32_t>());
+    }
+    return ids;
+  };
+  if (prompt->is_string()) {
+    prompts.push_back(tokenizer_.encode(prompt->get<std::string>(), true));
+  } else if (prompt->is_array() && !prompt->empty() && (*prompt)[0].is_string()) {
+    for (const Json& p : *prompt) {
+      if (!p.is_string()) bad("prompt", "a list prompt must hold only strings");
+      prompts.push_back(tokenizer_.encode(p.get<std::string>(), true));
+    }
+  } else if (prompt->is_array() && !prompt->empty() && (*prompt)[0].is_array()) {
+    for (const Json& p : *prompt) {
+      if (!p.is_array()) bad("prompt", "a list of token lists must hold only lists");
+      prompts.push_back(ids_of(p));
+    }
+  } else if (prompt->is_array()) {
+    prompts.push_back(ids_of(*prompt));
+  } else {
+    bad("prompt", "'prompt' must be a string, a list of strings, token ids or lists of token ids");
+  }
+  if (prompts.size() > 256) bad("prompt", "at most 256 prompts per request");
+
+  engine::Request base;
+  base.max_tokens = integer(body, "max_tokens", 16, 0, config_.max_model_len);
+  base.min_tokens = integer(body, "min_tokens", 0, 0, base.max_tokens);
+  base.n = static_cast<int>(integer(body, "n", 1, 1, 64));
+  base.stop = stop_strings(body);
+  base.ignore_eos = boolean(body, "ignore_eos", false);
+  base.eos_token_ids = config_.eos_token_ids;
+  base.cache_namespace = config_.cache_namespace;
+  engine::SamplingParams& s = base.sampling;
+  s.temperature = number(body, "temperature", 1.0, 0, 2);
+  s.top_p = number(body, "top_p", 1.0, 1e-9, 1);
+  s.top_k = integer(body, "top_k", 0, -1, 1 << 20);
+  s.min_p = number(body, "min_p", 0, 0, 1);
+  s.repetition_penalty = number(body, "repetition_penalty", 1.0, 1e-6, 100);
+  s.presence_penalty = number(body, "presence_penalty", 0, -2, 2);
+  s.frequency_penalty = number(body, "frequency_penalty", 0, -2, 2);
+  if (const Json* seed = field(body, "seed")) {
+    if (!seed->is_number_integer()) bad("seed", "'seed' must be an integer");
+    s.seed = static_cast<std::uint64_t>(seed->get<std::int64_t>());
+  }
+  const Json* logprobs = field(body, "logprobs");
+  if (logprobs) s.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, engine::kMaxLogprobs));
+  if (const Json* bias = field(body, "logit_bias")) {
+    if (!bias->is_object()) bad("logit_bias", "'logit_bias' must map token ids to numbers");
+    for (const auto& [key, value] : bias->items()) {
+      char* end = nullptr;
+      const long id = std::strtol(key.c_str(), &end, 10);
+      if (end == key.c_str() || *end != '\0' || !value.is_number()) bad("logit_bias", "'logit_bias' must map token ids to numbers");
+      s.logit_bias[static_cast<std::int32_t>(id)] = value.get<float>();
+    }
+  }
+  const bool echo = boolean(body, "echo", false);
+  base.prompt_logprobs = echo && logprobs;
+  const bool stream = boolean(body, "stream", false);
+  bool include_usage = false;
+  if (const Json* so = field(body, "stream_options")) {
+    if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
+    include_usage = boolean(*so, "include_usage", false);
+  }
+  // Whole-request checks before anything is submitted.
+  std::vector<engine::Request> requests;
+  for (auto& ids : prompts) {
+    if (ids.empty()) bad("prompt", "the prompt is empty");
+    if (static_cast<std::int64_t>(ids.size()) + base.max_tokens > config_.max_model_len) {
+      bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the model's length {}",
+                                    ids.size(), base.max_tokens, config_.max_model_len));
+    }
+    engine::Request r = base;
+    r.prompt_ids = ids;
+    engine::validate_sampling_params(r.sampling, config_.vocab_size);
+    requests.push_back(std::move(r));
+  }
+
+  const std::string id = new_id("cmpl");
+  const int n = base.n;
+  std::vector<std::shared_ptr<engine::RequestHandle>> handles;
+  for (engine::Request& r : requests) handles.push_back(engine_.submit(std::move(r)));
+
+  if (!stream) {
+    Json choices = Json::array();
+    engine::Usage total;
+    for (std::size_t p = 0; p < handles.size(); ++p) {
+      engine::RequestResult result = engine::collect(*handles[p], n);
+      for (const auto& sample : result.samples) {
+        if (!sample.error.empty()) bad("prompt", sample.error);
+      }
+      total.prompt_tokens += result.usage.prompt_tokens;
+      total.completion_tokens += result.usage.completion_tokens;
+      total.cached_tokens += result.usage.cached_tokens;
+      for (int k = 0; k < n; ++k) {
+        const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
+        std::string text = c.text;
+        Json lp = nullptr;
+        if (logprobs) {
+          LegacyLogprobs legacy;
+          std::optional<std::int32_t> previous;
+          if (echo) {
+            for (std::size_t t = 0; t < prompts[p].size(); ++t) {
+              const auto& entry = t < result.prompt_logprobs.size() ? result.prompt_logprobs[t] : std::nullopt;
+              legacy.add(tokenizer_, previous, prompts[p][t], entry ? &*entry : nullptr);
+              previous = prompts[p][t];
+            }
+          } else {
+            previous = prompts[p].back();
+          }
+          for (std::size_t t = 0; t < c.token_ids.size() && t < c.logprobs.size(); ++t) {
+            legacy.add(tokenizer_, previous, c.token_ids[t], &c.logprobs[t]);
+            previous = c.token_ids[t];
+          }
+          lp = legacy.json();
+        }
+        if (echo) text = tokenizer_.decode(prompts[p], true) + text;
+        choices.push_back({{"index", static_cast<int>(p) * n + k},
+                           {"text", text::utf8_lossy(text)},
+                           {"logprobs", lp},
+                           {"finish_reason", c.finish_reason}});
+      }
+    }
+    Reply r;
+    r.response = json_response({{"id", id},
+                                {"object", "text_completion"},
+                                {"created", created_},
+                                {"model", config_.served_model_name},
+                                {"choices", choices},
+                                {"usage", usage_json(total)}});
+    return r;
+  }
+
+  // Streaming: one chunk per delta; usage (if asked) and [DONE] at the end.
+  struct StreamState {
+    engine::Usage usage;
+  };
+  auto state = std::make_shared<StreamState>();
+  Reply reply;
+  StreamingResponse sr;
+  sr.handles = handles;
+  const std::string model = config_.served_model_name;
+  const std::int64_t created = created_;
+  sr.on_delta = [state, id, model, created, n](std::size_t p, const engine::Delta& d) -> std::string {
+    if (d.usage) {
+      state->usage.prompt_tokens += d.usage->prompt_tokens;
+      state->usage.completion_tokens += d.usage->completion_tokens;
+      state->usage.cached_tokens += d.usage->cached_tokens;
+      return {};
+    }
+    if (d.index < 0) return {};
+    Json chunk{{"id", id},
+               {"object", "text_completion"},
+               {"created", created},
+               {"model", model},
+               {"choices",
+                Json::array({{{"index", static_cast<int>(p) * n + d.index},
+                              {"text", text::utf8_lossy(d.text)},
+                              {"logprobs", nullptr},
+                              {"finish_reason", d.finish_reason ? Json(*d.finish_reason) : Json(nullptr)}}})}};
+    if (!d.error.empty()) chunk["error"] = {{"message", d.error}, {"type", "invalid_request_error"}};
+    return "data: " + chunk.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+  };
+  sr.on_end = [state, id, model, created, include_usage]() -> std::string {
+    std::string out;
+    if (include_usage) {
+      Json chunk{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                 {"choices", Json::array()}, {"usage", usage_json(state->usage)}};
+      out += "data: " + chunk.dump() + "\n\n";
+    }
+    return out + "data: [DONE]\n\n";
+  };
+  reply.stream = std::move(sr);
+  return reply;
+}
+
+}  // namespace arle::server

@@ -1,0 +1,41 @@
+#pragma once
+// The OpenAI-compatible API over an Engine: routes, request validation
+// (OpenAI error objects naming the parameter), and the JSON / Server-Sent
+// Event shapes of the responses. No sockets here: see http_server.h.
+
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "server/http_types.h"
+#include "text/tokenizer.h"
+
+namespace arle::server {
+
+struct ApiConfig {
+  std::string served_model_name;
+  std::string api_key;          // empty: no authentication
+  std::int64_t max_model_len = 0;
+  std::int64_t vocab_size = 0;
+  std::string cache_namespace;  // model + tokenizer
+  std::vector<std::int32_t> eos_token_ids;
+};
+
+class OpenAiApi {
+ public:
+  OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, ApiConfig config);
+  Reply handle(const HttpRequest& request);
+
+ private:
+  Reply completions(const HttpRequest& request);
+  Reply tokenize(const HttpRequest& request);
+  Reply detokenize(const HttpRequest& request);
+  HttpResponse models(const std::string& id) const;
+
+  engine::Engine& engine_;
+  const text::Tokenizer& tokenizer_;
+  ApiConfig config_;
+  std::int64_t created_;
+};
+
+}  // namespace arle::server

@@ -14,6 +14,7 @@
 #include "model/generation_config.h"
 #include "server/http_server.h"
 #include "server/openai_api.h"
+#include "text/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace arle::cli {
@@ -44,9 +45,15 @@ int run_serve(const ServeOptions& o) {
   }
   if (tokenizer->eos_id()) api.eos_token_ids.push_back(*tokenizer->eos_id());
 
+  std::unique_ptr<text::ChatTemplate> chat_template;
+  try {
+    chat_template = std::make_unique<text::ChatTemplate>(text::ChatTemplate::load(o.model_path));
+  } catch (const Error& e) {
+    log::warn("no chat template ({}): /v1/chat/completions will answer 400", e.what());
+  }
   auto model = model::load_causal_lm(o.model_path);
   engine::Engine engine(*model, *tokenizer, config);
-  server::OpenAiApi handler(engine, *tokenizer, api);
+  server::OpenAiApi handler(engine, *tokenizer, chat_template.get(), api);
   server::HttpServerConfig http;
   http.host = o.host;
   http.port = o.port;

@@ -180,6 +180,19 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Polls (every 50 ms) until no connection is left, then stops the loop.
+  asio::steady_timer drain_timer{ioc};
+  void stop_when_drained() {
+    if (connections.load() == 0) {
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([this](const beast::error_code& ec) {
+      if (!ec) stop_when_drained();
+    });
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
@@ -230,19 +243,7 @@ void HttpServer::run(int grace_seconds) {
     grace.expires_after(std::chrono::seconds(grace_seconds));
     grace.async_wait([&](const beast::error_code&) { impl.ioc.stop(); });
     // Done early when the last connection closes.
-    auto poll = std::make_shared<std::function<void()>>();
-    auto timer = std::make_shared<asio::steady_timer>(impl.ioc);
-    *poll = [&impl, poll, timer] {
-      if (impl.connections.load() == 0) {
-        impl.ioc.stop();
-        return;
-      }
-      timer->expires_after(std::chrono::milliseconds(50));
-      timer->async_wait([poll](const beast::error_code& e) {
-        if (!e) (*poll)();
-      });
-    };
-    (*poll)();
+    impl.stop_when_drained();
   });
   std::vector<std::thread> threads;
   for (int i = 1; i < std::max(1, impl.config.io_threads); ++i) threads.emplace_back([&] { impl.ioc.run(); });

@@ -6,115 +6,25 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "common/utf8.h"
+#include "server/api_fields.h"
 #include "text/token_text.h"
 #include "text/unicode.h"
 
 namespace arle::server {
-namespace {
 
-using Json = nlohmann::ordered_json;
-
-// An OpenAI error object: {"error": {"message", "type", "param", "code"}}.
-struct ApiError {
-  int status;
-  std::string message;
-  std::string param;
-  std::string type = "invalid_request_error";
-};
-
-[[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError{400, message, param}; }
-
-HttpResponse json_response(const Json& body, int status = 200) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return r;
-}
-
-HttpResponse error_json(const ApiError& e) {
-  Json error{{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
-             {"code", e.status}};
-  return json_response({{"error", error}}, e.status);
-}
-
-Json parse_body(const HttpRequest& request) {
-  if (find_invalid_utf8(request.body)) bad("", "the request body is not valid UTF-8");
-  Json body;
-  try {
-    body = Json::parse(request.body);
-  } catch (const std::exception& e) {
-    bad("", fmt::format("the request body is not valid JSON: {}", e.what()));
-  }
-  if (!body.is_object()) bad("", "the request body must be a JSON object");
-  return body;
-}
-
-// Readers for optional fields; null counts as absent, as in OpenAI's API.
-const Json* field(const Json& body, const char* name) {
-  auto it = body.find(name);
-  return it == body.end() || it->is_null() ? nullptr : &*it;
-}
-
-double number(const Json& body, const char* name, double fallback, double lo, double hi) {
-  const Json* v = field(body, name);
-  if (!v) return fallback;
-  if (!v->is_number()) bad(name, fmt::format("'{}' must be a number", name));
-  const double x = v->get<double>();
-  if (!(x >= lo && x <= hi)) bad(name, fmt::format("'{}' = {} is out of range [{}, {}]", name, x, lo, hi));
-  return x;
-}
-
-std::int64_t integer(const Json& body, const char* name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
-  const Json* v = field(body, name);
-  if (!v) return fallback;
-  if (!v->is_number_integer()) bad(name, fmt::format("'{}' must be an integer", name));
-  const std::int64_t x = v->get<std::int64_t>();
-  if (x < lo || x > hi) bad(name, fmt::format("'{}' = {} is out of range [{}, {}]", name, x, lo, hi));
-  return x;
-}
-
-bool boolean(const Json& body, const char* name, bool fallback) {
-  const Json* v = field(body, name);
-  if (!v) return fallback;
-  if (!v->is_boolean()) bad(name, fmt::format("'{}' must be true or false", name));
-  return v->get<bool>();
-}
-
-std::vector<std::string> stop_strings(const Json& body) {
-  const Json* v = field(body, "stop");
-  if (!v) return {};
-  if (v->is_string()) return {v->get<std::string>()};
-  if (!v->is_array() || v->size() > 16) bad("stop", "'stop' must be a string or a list of at most 16 strings");
-  std::vector<std::string> out;
-  for (const Json& s : *v) {
-    if (!s.is_string()) bad("stop", "'stop' must hold strings");
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-std::string new_id(const char* prefix) {
-  static std::atomic<std::uint64_t> counter{0};
-  return fmt::format("{}-{:x}{:06x}", prefix,
-                     std::chrono::system_clock::now().time_since_epoch().count() & 0xffffffffffull, ++counter);
-}
-
-Json usage_json(const engine::Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens},
-          {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
-}
-
-}  // namespace
-
-OpenAiApi::OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, ApiConfig config)
+OpenAiApi::OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, const text::ChatTemplate* chat_template,
+                     ApiConfig config)
     : engine_(engine),
       tokenizer_(tokenizer),
+      chat_template_(chat_template),
       config_(std::move(config)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                   .count()) {}
+                   .count()) {
+  if (chat_template_) {
+    tool_format_ = text::detect_tool_call_format(chat_template_->source());
+    template_reasons_ = chat_template_->source().find("<think>") != std::string::npos;
+  }
+}
 
 HttpResponse OpenAiApi::models(const std::string& id) const {
   Json card{{"id", config_.served_model_name}, {"object", "model"}, {"created", created_}, {"owned_by", "arle"},
@@ -151,6 +61,9 @@ Reply OpenAiApi::handle(const HttpRequest& request) {
     } else if (p.rfind("/v1/models/", 0) == 0) {
       expect("GET");
       reply.response = models(p.substr(11));
+    } else if (p == "/v1/chat/completions") {
+      expect("POST");
+      return chat_completions(request);
     } else if (p == "/v1/completions") {
       expect("POST");
       return completions(request);
@@ -279,29 +192,10 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
   base.ignore_eos = boolean(body, "ignore_eos", false);
   base.eos_token_ids = config_.eos_token_ids;
   base.cache_namespace = config_.cache_namespace;
+  base.sampling = sampling_fields(body);
   engine::SamplingParams& s = base.sampling;
-  s.temperature = number(body, "temperature", 1.0, 0, 2);
-  s.top_p = number(body, "top_p", 1.0, 1e-9, 1);
-  s.top_k = integer(body, "top_k", 0, -1, 1 << 20);
-  s.min_p = number(body, "min_p", 0, 0, 1);
-  s.repetition_penalty = number(body, "repetition_penalty", 1.0, 1e-6, 100);
-  s.presence_penalty = number(body, "presence_penalty", 0, -2, 2);
-  s.frequency_penalty = number(body, "frequency_penalty", 0, -2, 2);
-  if (const Json* seed = field(body, "seed")) {
-    if (!seed->is_number_integer()) bad("seed", "'seed' must be an integer");
-    s.seed = static_cast<std::uint64_t>(seed->get<std::int64_t>());
-  }
   const Json* logprobs = field(body, "logprobs");
   if (logprobs) s.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, engine::kMaxLogprobs));
-  if (const Json* bias = field(body, "logit_bias")) {
-    if (!bias->is_object()) bad("logit_bias", "'logit_bias' must map token ids to numbers");
-    for (const auto& [key, value] : bias->items()) {
-      char* end = nullptr;
-      const long id = std::strtol(key.c_str(), &end, 10);
-      if (end == key.c_str() || *end != '\0' || !value.is_number()) bad("logit_bias", "'logit_bias' must map token ids to numbers");
-      s.logit_bias[static_cast<std::int32_t>(id)] = value.get<float>();
-    }
-  }
   const bool echo = boolean(body, "echo", false);
   base.prompt_logprobs = echo && logprobs;
   const bool stream = boolean(body, "stream", false);
@@ -407,14 +301,14 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
                               {"logprobs", nullptr},
                               {"finish_reason", d.finish_reason ? Json(*d.finish_reason) : Json(nullptr)}}})}};
     if (!d.error.empty()) chunk["error"] = {{"message", d.error}, {"type", "invalid_request_error"}};
-    return "data: " + chunk.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+    return sse(chunk);
   };
   sr.on_end = [state, id, model, created, include_usage]() -> std::string {
     std::string out;
     if (include_usage) {
       Json chunk{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
                  {"choices", Json::array()}, {"usage", usage_json(state->usage)}};
-      out += "data: " + chunk.dump() + "\n\n";
+      out += sse(chunk);
     }
     return out + "data: [DONE]\n\n";
   };

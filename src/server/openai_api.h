@@ -8,6 +8,8 @@
 
 #include "engine/engine.h"
 #include "server/http_types.h"
+#include "text/chat_template.h"
+#include "text/output_parser.h"
 #include "text/tokenizer.h"
 
 namespace arle::server {
@@ -23,17 +25,23 @@ struct ApiConfig {
 
 class OpenAiApi {
  public:
-  OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, ApiConfig config);
+  // `chat_template` may be null: chat requests then get a 400.
+  OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, const text::ChatTemplate* chat_template,
+            ApiConfig config);
   Reply handle(const HttpRequest& request);
 
  private:
   Reply completions(const HttpRequest& request);
+  Reply chat_completions(const HttpRequest& request);  // chat_completions.cpp
   Reply tokenize(const HttpRequest& request);
   Reply detokenize(const HttpRequest& request);
   HttpResponse models(const std::string& id) const;
 
   engine::Engine& engine_;
   const text::Tokenizer& tokenizer_;
+  const text::ChatTemplate* chat_template_;
+  text::ToolCallFormat tool_format_ = text::ToolCallFormat::kNone;
+  bool template_reasons_ = false;  // the template knows <think> blocks
   ApiConfig config_;
   std::int64_t created_;
 };

@@ -1,0 +1,272 @@
+// POST /v1/chat/completions: messages through the model's chat template,
+// output split by the OutputParser into content, reasoning_content and
+// tool_calls, non-streamed or as chat.completion.chunk events.
+#include <fmt/format.h>
+
+#include "server/api_fields.h"
+#include "server/openai_api.h"
+#include "text/token_text.h"
+#include "text/unicode.h"
+
+namespace arle::server {
+namespace {
+
+// OpenAI content: a string, or a list of {"type": "text", "text": ...} parts.
+Json message_content(const Json& content, std::size_t index) {
+  if (content.is_null() || content.is_string()) return content;
+  if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
+  std::string text;
+  for (const Json& part : content) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+      bad("messages", fmt::format("messages[{}].content: only text parts are supported", index));
+    }
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+Json normalized_messages(const Json& body) {
+  const Json* messages = field(body, "messages");
+  if (!messages || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty list");
+  Json out = Json::array();
+  for (std::size_t i = 0; i < messages->size(); ++i) {
+    const Json& m = (*messages)[i];
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+      bad("messages", fmt::format("messages[{}] needs a string 'role'", i));
+    }
+    std::string role = m["role"].get<std::string>();
+    if (role == "developer") role = "system";
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
+      bad("messages", fmt::format("messages[{}].role '{}' is not system, developer, user, assistant or tool", i, role));
+    }
+    Json copy = m;
+    copy["role"] = role;
+    copy["content"] = message_content(m.contains("content") ? m["content"] : Json(nullptr), i);
+    if (copy["content"].is_null() && role != "assistant") bad("messages", fmt::format("messages[{}] has no content", i));
+    if (copy["content"].is_null()) copy["content"] = "";
+    // Templates expect tool-call arguments as objects; OpenAI sends strings.
+    if (copy.contains("tool_calls") && copy["tool_calls"].is_array()) {
+      for (Json& call : copy["tool_calls"]) {
+        if (call.contains("function") && call["function"].contains("arguments") &&
+            call["function"]["arguments"].is_string()) {
+          try {
+            call["function"]["arguments"] = Json::parse(call["function"]["arguments"].get<std::string>());
+          } catch (const std::exception&) {
+            bad("messages", fmt::format("messages[{}].tool_calls: arguments are not JSON", i));
+          }
+        }
+      }
+    }
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+Json chat_logprobs(const text::Tokenizer& tok, std::optional<std::int32_t> previous,
+                   const std::vector<std::int32_t>& ids, const std::vector<engine::TokenLogprob>& lps) {
+  Json content = Json::array();
+  for (std::size_t i = 0; i < ids.size() && i < lps.size(); ++i) {
+    auto entry = [&](std::int32_t id, float logprob) {
+      const std::string t = text::token_text(tok, previous, id);
+      return Json{{"token", t}, {"logprob", logprob}, {"bytes", std::vector<int>(t.begin(), t.end())}};
+    };
+    Json e = entry(ids[i], lps[i].logprob);
+    Json top = Json::array();
+    for (const auto& alt : lps[i].top) top.push_back(entry(alt.token, alt.logprob));
+    e["top_logprobs"] = top;
+    content.push_back(e);
+    previous = ids[i];
+  }
+  return {{"content", content}};
+}
+
+Json tool_calls_json(const std::vector<text::ToolCall>& calls, std::size_t first_index, bool with_index) {
+  Json out = Json::array();
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    Json c{{"id", new_id("call")}, {"type", "function"},
+           {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (with_index) c["index"] = first_index + i;
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Reply OpenAiApi::chat_completions(const HttpRequest& request) {
+  Json body = parse_body(request);
+  if (const Json* model = field(body, "model")) {
+    if (!model->is_string() || model->get<std::string>() != config_.served_model_name) {
+      throw ApiError{404, fmt::format("the model '{}' does not exist", model->dump()), "model", "not_found_error"};
+    }
+  }
+  if (!chat_template_) bad("messages", "this model has no chat template; use /v1/completions");
+  if (field(body, "response_format")) {
+    bad("response_format", "'response_format' needs constrained decoding, which ARLE does not have yet");
+  }
+  text::ChatTemplateInput input;
+  input.messages = normalized_messages(body);
+  Json tools = Json::array();
+  if (const Json* t = field(body, "tools")) {
+    if (!t->is_array()) bad("tools", "'tools' must be a list");
+    tools = *t;
+  }
+  if (const Json* choice = field(body, "tool_choice")) {
+    if (choice->is_string() && *choice == "none") {
+      tools = Json::array();
+    } else if (!(choice->is_string() && *choice == "auto")) {
+      bad("tool_choice", "only 'auto' and 'none' are supported until constrained decoding exists");
+    }
+  }
+  if (!tools.empty()) input.tools = tools;
+  if (const Json* kwargs = field(body, "chat_template_kwargs")) {
+    if (!kwargs->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    input.kwargs = *kwargs;
+  }
+  std::string rendered;
+  try {
+    rendered = chat_template_->render(input);
+  } catch (const Error& e) {
+    bad("messages", fmt::format("the chat template failed: {}", e.what()));
+  }
+  engine::Request r;
+  r.prompt_ids = tokenizer_.encode(rendered, /*add_special_tokens=*/false);
+  const std::int64_t room = config_.max_model_len - static_cast<std::int64_t>(r.prompt_ids.size());
+  if (room <= 0) bad("messages", fmt::format("the prompt has {} tokens; the model's length is {}", r.prompt_ids.size(),
+                                              config_.max_model_len));
+  r.max_tokens = integer(body, "max_completion_tokens", integer(body, "max_tokens", room, 0, config_.max_model_len), 0,
+                         config_.max_model_len);
+  if (static_cast<std::int64_t>(r.prompt_ids.size()) + r.max_tokens > config_.max_model_len) {
+    bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the model's length {}",
+                                  r.prompt_ids.size(), r.max_tokens, config_.max_model_len));
+  }
+  r.min_tokens = integer(body, "min_tokens", 0, 0, r.max_tokens);
+  r.n = static_cast<int>(integer(body, "n", 1, 1, 64));
+  r.stop = stop_strings(body);
+  r.ignore_eos = boolean(body, "ignore_eos", false);
+  r.eos_token_ids = config_.eos_token_ids;
+  r.cache_namespace = config_.cache_namespace;
+  r.sampling = sampling_fields(body);
+  const bool want_logprobs = boolean(body, "logprobs", false);
+  if (want_logprobs) r.sampling.logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 0, engine::kMaxLogprobs));
+  engine::validate_sampling_params(r.sampling, config_.vocab_size);
+  const bool stream = boolean(body, "stream", false);
+  bool include_usage = false;
+  if (const Json* so = field(body, "stream_options")) {
+    if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
+    include_usage = boolean(*so, "include_usage", false);
+  }
+  text::OutputParserOptions parse;
+  parse.reasoning = template_reasons_;
+  parse.starts_in_reasoning = text::prompt_opens_reasoning(rendered);
+  parse.tool_format = tools.empty() ? text::ToolCallFormat::kNone : tool_format_;
+  parse.tools = tools;
+  const std::vector<std::int32_t> prompt = r.prompt_ids;
+  const int n = r.n;
+  const std::string id = new_id("chatcmpl");
+  auto handle = engine_.submit(std::move(r));
+
+  if (!stream) {
+    engine::RequestResult result = engine::collect(*handle, n);
+    Json choices = Json::array();
+    for (int k = 0; k < n; ++k) {
+      const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
+      if (!c.error.empty()) bad("messages", c.error);
+      text::OutputParser parser(parse);
+      text::ParsedOutput out = parser.feed(c.text);
+      out.append(parser.finish());
+      Json message{{"role", "assistant"},
+                   {"content", out.content.empty() && !out.tool_calls.empty() ? Json(nullptr) : Json(out.content)}};
+      if (!out.reasoning.empty()) message["reasoning_content"] = out.reasoning;
+      if (!out.tool_calls.empty()) message["tool_calls"] = tool_calls_json(out.tool_calls, 0, false);
+      std::string finish = c.finish_reason;
+      if (!out.tool_calls.empty() && finish == "stop") finish = "tool_calls";
+      choices.push_back({{"index", k},
+                         {"message", message},
+                         {"logprobs", want_logprobs ? chat_logprobs(tokenizer_, prompt.back(), c.token_ids, c.logprobs)
+                                                    : Json(nullptr)},
+                         {"finish_reason", finish}});
+    }
+    Reply reply;
+    reply.response = json_response({{"id", id},
+                                    {"object", "chat.completion"},
+                                    {"created", created_},
+                                    {"model", config_.served_model_name},
+                                    {"choices", choices},
+                                    {"usage", usage_json(result.usage)}});
+    return reply;
+  }
+
+  // Streaming: a role chunk per choice first, then content / reasoning /
+  // tool-call deltas as the parser releases them, then finish and usage.
+  struct Choice {
+    std::unique_ptr<text::OutputParser> parser;
+    bool started = false;
+    std::size_t tool_calls = 0;
+    std::optional<std::int32_t> previous;
+  };
+  struct State {
+    std::vector<Choice> choices;
+    engine::Usage usage;
+  };
+  auto state = std::make_shared<State>();
+  for (int k = 0; k < n; ++k) state->choices.push_back({std::make_unique<text::OutputParser>(parse), false, 0, prompt.back()});
+  const std::string model = config_.served_model_name;
+  const std::int64_t created = created_;
+  const text::Tokenizer* tok = &tokenizer_;
+  auto chunk = [id, model, created](int index, Json delta, Json finish, Json logprobs) {
+    return sse({{"id", id},
+                {"object", "chat.completion.chunk"},
+                {"created", created},
+                {"model", model},
+                {"choices", Json::array({{{"index", index}, {"delta", delta}, {"logprobs", logprobs},
+                                          {"finish_reason", finish}}})}});
+  };
+  StreamingResponse sr;
+  sr.handles = {handle};
+  sr.on_delta = [state, chunk, tok, want_logprobs](std::size_t, const engine::Delta& d) -> std::string {
+    if (d.usage) {
+      state->usage = *d.usage;
+      return {};
+    }
+    if (d.index < 0) return {};
+    Choice& c = state->choices[static_cast<std::size_t>(d.index)];
+    std::string out;
+    if (!c.started) {
+      out += chunk(d.index, {{"role", "assistant"}, {"content", ""}}, nullptr, nullptr);
+      c.started = true;
+    }
+    text::ParsedOutput parsed = c.parser->feed(d.text);
+    if (d.finish_reason) parsed.append(c.parser->finish());
+    Json lp = nullptr;
+    if (want_logprobs && !d.token_ids.empty()) {
+      lp = chat_logprobs(*tok, c.previous, d.token_ids, d.logprobs);
+      c.previous = d.token_ids.back();
+    }
+    if (!parsed.reasoning.empty()) out += chunk(d.index, {{"reasoning_content", parsed.reasoning}}, nullptr, nullptr);
+    if (!parsed.content.empty() || !lp.is_null()) out += chunk(d.index, {{"content", parsed.content}}, nullptr, lp);
+    if (!parsed.tool_calls.empty()) {
+      out += chunk(d.index, {{"tool_calls", tool_calls_json(parsed.tool_calls, c.tool_calls, true)}}, nullptr, nullptr);
+      c.tool_calls += parsed.tool_calls.size();
+    }
+    if (d.finish_reason) {
+      std::string finish = *d.finish_reason;
+      if (c.tool_calls > 0 && finish == "stop") finish = "tool_calls";
+      out += chunk(d.index, Json::object(), finish, nullptr);
+    }
+    return out;
+  };
+  sr.on_end = [state, id, model, created, include_usage]() -> std::string {
+    std::string out;
+    if (include_usage) {
+      out += sse({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
+                  {"choices", Json::array()}, {"usage", usage_json(state->usage)}});
+    }
+    return out + "data: [DONE]\n\n";
+  };
+  Reply reply;
+  reply.stream = std::move(sr);
+  return reply;
+}
+
+}  // namespace arle::server

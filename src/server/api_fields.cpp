@@ -94,6 +94,13 @@ Json usage_json(const engine::Usage& u) {
           {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
+bool stream_include_usage(const Json& body) {
+  const Json* so = field(body, "stream_options");
+  if (!so) return false;
+  if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
+  return boolean(*so, "include_usage", false);
+}
+
 engine::SamplingParams sampling_fields(const Json& body) {
   engine::SamplingParams s;
   s.temperature = number(body, "temperature", 1.0, 0, 2);

@@ -35,6 +35,8 @@ double number(const Json& body, const char* name, double fallback, double lo, do
 std::int64_t integer(const Json& body, const char* name, std::int64_t fallback, std::int64_t lo, std::int64_t hi);
 bool boolean(const Json& body, const char* name, bool fallback);
 std::vector<std::string> stop_strings(const Json& body);
+// stream_options.include_usage
+bool stream_include_usage(const Json& body);
 // temperature, top_p, top_k, min_p, the penalties, seed and logit_bias.
 engine::SamplingParams sampling_fields(const Json& body);
 

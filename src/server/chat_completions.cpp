@@ -95,11 +95,7 @@ Json tool_calls_json(const std::vector<text::ToolCall>& calls, std::size_t first
 
 Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   Json body = parse_body(request);
-  if (const Json* model = field(body, "model")) {
-    if (!model->is_string() || model->get<std::string>() != config_.served_model_name) {
-      throw ApiError{404, fmt::format("the model '{}' does not exist", model->dump()), "model", "not_found_error"};
-    }
-  }
+  check_model(body);
   if (!chat_template_) bad("messages", "this model has no chat template; use /v1/completions");
   if (field(body, "response_format")) {
     bad("response_format", "'response_format' needs constrained decoding, which ARLE does not have yet");
@@ -129,33 +125,24 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   } catch (const Error& e) {
     bad("messages", fmt::format("the chat template failed: {}", e.what()));
   }
-  engine::Request r;
-  r.prompt_ids = tokenizer_.encode(rendered, /*add_special_tokens=*/false);
-  const std::int64_t room = config_.max_model_len - static_cast<std::int64_t>(r.prompt_ids.size());
-  if (room <= 0) bad("messages", fmt::format("the prompt has {} tokens; the model's length is {}", r.prompt_ids.size(),
+  std::vector<std::int32_t> prompt_ids = tokenizer_.encode(rendered, /*add_special_tokens=*/false);
+  const std::int64_t room = config_.max_model_len - static_cast<std::int64_t>(prompt_ids.size());
+  if (room <= 0) bad("messages", fmt::format("the prompt has {} tokens; the model's length is {}", prompt_ids.size(),
                                               config_.max_model_len));
-  r.max_tokens = integer(body, "max_completion_tokens", integer(body, "max_tokens", room, 0, config_.max_model_len), 0,
-                         config_.max_model_len);
-  if (static_cast<std::int64_t>(r.prompt_ids.size()) + r.max_tokens > config_.max_model_len) {
+  const std::int64_t max_tokens = integer(body, "max_completion_tokens",
+                                          integer(body, "max_tokens", room, 0, config_.max_model_len), 0,
+                                          config_.max_model_len);
+  if (max_tokens > room) {
     bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the model's length {}",
-                                  r.prompt_ids.size(), r.max_tokens, config_.max_model_len));
+                                  prompt_ids.size(), max_tokens, config_.max_model_len));
   }
-  r.min_tokens = integer(body, "min_tokens", 0, 0, r.max_tokens);
-  r.n = static_cast<int>(integer(body, "n", 1, 1, 64));
-  r.stop = stop_strings(body);
-  r.ignore_eos = boolean(body, "ignore_eos", false);
-  r.eos_token_ids = config_.eos_token_ids;
-  r.cache_namespace = config_.cache_namespace;
-  r.sampling = sampling_fields(body);
+  engine::Request r = request_fields(body, max_tokens);
+  r.prompt_ids = std::move(prompt_ids);
   const bool want_logprobs = boolean(body, "logprobs", false);
   if (want_logprobs) r.sampling.logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 0, engine::kMaxLogprobs));
   engine::validate_sampling_params(r.sampling, config_.vocab_size);
   const bool stream = boolean(body, "stream", false);
-  bool include_usage = false;
-  if (const Json* so = field(body, "stream_options")) {
-    if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
-    include_usage = boolean(*so, "include_usage", false);
-  }
+  const bool include_usage = stream_include_usage(body);
   text::OutputParserOptions parse;
   parse.reasoning = template_reasons_;
   parse.starts_in_reasoning = text::prompt_opens_reasoning(rendered);

@@ -36,6 +36,42 @@ HttpResponse OpenAiApi::models(const std::string& id) const {
   return json_response(card);
 }
 
+engine::Request OpenAiApi::request_fields(const Json& body, std::int64_t max_tokens) const {
+  engine::Request r;
+  r.max_tokens = max_tokens;
+  r.min_tokens = integer(body, "min_tokens", 0, 0, r.max_tokens);
+  r.n = static_cast<int>(integer(body, "n", 1, 1, 64));
+  r.stop = stop_strings(body);
+  r.ignore_eos = boolean(body, "ignore_eos", false);
+  r.eos_token_ids = config_.eos_token_ids;
+  r.cache_namespace = config_.cache_namespace;
+  r.sampling = sampling_fields(body);
+  return r;
+}
+
+void OpenAiApi::check_model(const Json& body) const {
+  if (const Json* model = field(body, "model")) {
+    if (!model->is_string() || model->get<std::string>() != config_.served_model_name) {
+      throw ApiError{404, fmt::format("the model '{}' does not exist", model->dump()), "model", "not_found_error"};
+    }
+  }
+}
+
+HttpResponse OpenAiApi::tokenizer_info() const {
+  auto token = [&](std::optional<std::int32_t> id) -> Json {
+    if (!id) return nullptr;
+    auto text = tokenizer_.id_to_token(*id);
+    return text ? Json(*text) : Json(nullptr);
+  };
+  return json_response({{"tokenizer_class", "arle"},
+                        {"bos_token", token(tokenizer_.bos_id())},
+                        {"eos_token", token(tokenizer_.eos_id())},
+                        {"vocab_size", tokenizer_.vocab_size()},
+                        {"model_vocab_size", config_.vocab_size},
+                        {"max_model_len", config_.max_model_len},
+                        {"chat_template", chat_template_ ? Json(chat_template_->source()) : Json(nullptr)}});
+}
+
 Reply OpenAiApi::handle(const HttpRequest& request) {
   Reply reply;
   try {
@@ -55,6 +91,9 @@ Reply OpenAiApi::handle(const HttpRequest& request) {
     if (p == "/health") {
       expect("GET");
       reply.response = json_response(Json::object());
+    } else if (p == "/tokenizer_info") {
+      expect("GET");
+      reply.response = tokenizer_info();
     } else if (p == "/v1/models") {
       expect("GET");
       reply.response = models("");
@@ -141,11 +180,7 @@ struct LegacyLogprobs {
 
 Reply OpenAiApi::completions(const HttpRequest& request) {
   Json body = parse_body(request);
-  if (const Json* model = field(body, "model")) {
-    if (!model->is_string() || model->get<std::string>() != config_.served_model_name) {
-      throw ApiError{404, fmt::format("the model '{}' does not exist", model->dump()), "model", "not_found_error"};
-    }
-  }
+  check_model(body);
   for (const char* unsupported : {"response_format", "suffix", "best_of"}) {
     if (field(body, unsupported) && !(std::string(unsupported) == "best_of" && body["best_of"] == 1)) {
       bad(unsupported, fmt::format("'{}' is not supported yet", unsupported));
@@ -184,26 +219,14 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
   }
   if (prompts.size() > 256) bad("prompt", "at most 256 prompts per request");
 
-  engine::Request base;
-  base.max_tokens = integer(body, "max_tokens", 16, 0, config_.max_model_len);
-  base.min_tokens = integer(body, "min_tokens", 0, 0, base.max_tokens);
-  base.n = static_cast<int>(integer(body, "n", 1, 1, 64));
-  base.stop = stop_strings(body);
-  base.ignore_eos = boolean(body, "ignore_eos", false);
-  base.eos_token_ids = config_.eos_token_ids;
-  base.cache_namespace = config_.cache_namespace;
-  base.sampling = sampling_fields(body);
+  engine::Request base = request_fields(body, integer(body, "max_tokens", 16, 0, config_.max_model_len));
   engine::SamplingParams& s = base.sampling;
   const Json* logprobs = field(body, "logprobs");
   if (logprobs) s.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, engine::kMaxLogprobs));
   const bool echo = boolean(body, "echo", false);
   base.prompt_logprobs = echo && logprobs;
   const bool stream = boolean(body, "stream", false);
-  bool include_usage = false;
-  if (const Json* so = field(body, "stream_options")) {
-    if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
-    include_usage = boolean(*so, "include_usage", false);
-  }
+  const bool include_usage = stream_include_usage(body);
   // Whole-request checks before anything is submitted.
   std::vector<engine::Request> requests;
   for (auto& ids : prompts) {

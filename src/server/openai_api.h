@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "server/api_fields.h"
 #include "server/http_types.h"
 #include "text/chat_template.h"
 #include "text/output_parser.h"
@@ -36,6 +37,12 @@ class OpenAiApi {
   Reply tokenize(const HttpRequest& request);
   Reply detokenize(const HttpRequest& request);
   HttpResponse models(const std::string& id) const;
+  HttpResponse tokenizer_info() const;
+  // The fields both generation endpoints share: max_tokens as given,
+  // min_tokens, n, stop, ignore_eos, sampling, EOS ids and cache namespace.
+  engine::Request request_fields(const Json& body, std::int64_t max_tokens) const;
+  // 404 unless the body's "model" (when given) is the served one.
+  void check_model(const Json& body) const;
 
   engine::Engine& engine_;
   const text::Tokenizer& tokenizer_;

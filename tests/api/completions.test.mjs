@@ -113,6 +113,13 @@ test('tokenize and detokenize in vLLM shapes', async () => {
   assert.deepEqual(d, { prompt: 'Once upon' });
 });
 
+test('tokenizer_info names the special tokens', async () => {
+  const info = await (await fetch(`${server.url}/tokenizer_info`)).json();
+  assert.equal(info.bos_token, '<s>');
+  assert.equal(info.eos_token, '</s>');
+  assert.equal(info.max_model_len, 512);
+});
+
 test('bad requests are OpenAI errors and the server keeps going', async () => {
   await assert.rejects(
     server.client.completions.create({ model: 'stories260K', prompt: 'x', temperature: 5 }),

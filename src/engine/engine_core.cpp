@@ -138,6 +138,16 @@ void EngineCore::sample_into(Sequence& s, const float* logits) {
   const Request& r = s.state->request;
   SampleResult sampled = s.sampler.sample(logits, banned_tokens(s));
   const std::int32_t token = sampled.token;
+  const auto now = std::chrono::steady_clock::now();
+  EngineMetrics& m = stats_.metrics;
+  if (!s.state->first_token_seen) {
+    m.time_to_first_token.observe(std::chrono::duration<double>(now - s.state->arrived).count());
+    s.state->first_token_seen = true;
+  } else if (s.output_len() > 0) {
+    m.inter_token_latency.observe(std::chrono::duration<double>(now - s.last_token).count());
+  }
+  s.last_token = now;
+  ++m.generation_tokens_total;
   s.tokens.push_back(token);
   ++s.state->usage.completion_tokens;
   Delta d;
@@ -196,11 +206,17 @@ void EngineCore::finish(Sequence& s, const std::string& reason) {
     }
     live.forks.clear();
   }
+  s.state->last_finish_reason = reason;
   if (--s.state->unfinished == 0) end_request(s.state->id);
 }
 
 void EngineCore::end_request(std::uint64_t id) {
   auto it = requests_.find(id);
+  EngineMetrics& m = stats_.metrics;
+  m.e2e_latency.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.state->arrived).count());
+  m.prompt_tokens_total += it->second.state->usage.prompt_tokens;
+  ++m.requests_finished[it->second.state->last_finish_reason];
   Delta d;
   d.index = -1;  // request-level: usage only
   d.usage = it->second.state->usage;
@@ -260,6 +276,10 @@ bool EngineCore::step() {
     }
   }
   stats_.preemptions = scheduler_.preemptions();
+  stats_.metrics.requests_running = static_cast<std::int64_t>(scheduler_.running().size());
+  stats_.metrics.requests_waiting = static_cast<std::int64_t>(scheduler_.waiting().size());
+  stats_.metrics.kv_cache_usage =
+      static_cast<double>(pool_.num_pages() - pool_.free_pages()) / static_cast<double>(pool_.num_pages());
   stats_.cache_hit_tokens = cache_.hit_tokens();
   stats_.cache_queried_tokens = cache_.queried_tokens();
   return true;

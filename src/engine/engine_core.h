@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/kv_pool.h"
+#include "engine/metrics.h"
 #include "engine/model_runner.h"
 #include "engine/radix_cache.h"
 #include "engine/request.h"
@@ -32,6 +33,7 @@ struct EngineStats {
   std::int64_t preemptions = 0;
   std::int64_t peak_used_pages = 0;
   std::int64_t cache_hit_tokens = 0, cache_queried_tokens = 0;  // prefix cache
+  EngineMetrics metrics;
 };
 
 class EngineCore {

@@ -3,6 +3,7 @@
 // (prompt, then output), which of them have K/V in the pool, its page table,
 // and the output-side state (sampler, detokenizer, stop strings).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ struct RequestState {
   std::shared_ptr<RequestHandle> handle;
   Usage usage;
   int unfinished = 0;  // samples still running
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+  bool first_token_seen = false;
+  std::string last_finish_reason;
   std::vector<std::optional<TokenLogprob>> prompt_logprobs;
 };
 
@@ -41,6 +45,7 @@ struct Sequence {
   SequenceStatus status = SequenceStatus::kWaiting;
   std::uint64_t admitted_at = 0;  // admission order, for preemption
   bool counted_cache_hit = false;
+  std::chrono::steady_clock::time_point last_token;  // for inter-token latency
 
   Sampler sampler;
   text::IncrementalDetokenizer detokenizer;

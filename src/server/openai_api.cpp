@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "server/api_fields.h"
+#include "server/metrics_text.h"
 #include "text/token_text.h"
 #include "text/unicode.h"
 
@@ -91,6 +92,10 @@ Reply OpenAiApi::handle(const HttpRequest& request) {
     if (p == "/health") {
       expect("GET");
       reply.response = json_response(Json::object());
+    } else if (p == "/metrics") {
+      expect("GET");
+      reply.response.content_type = "text/plain; version=0.0.4";
+      reply.response.body = prometheus_text(engine_.stats(), config_.served_model_name);
     } else if (p == "/tokenizer_info") {
       expect("GET");
       reply.response = tokenizer_info();

@@ -120,6 +120,31 @@ test('tokenizer_info names the special tokens', async () => {
   assert.equal(info.max_model_len, 512);
 });
 
+test('metrics are Prometheus text with the engine counters', async () => {
+  await server.client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 4 });
+  const res = await fetch(`${server.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/plain/);
+  const text = await res.text();
+  const samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = line.match(/^(arle:[a-z0-9_]+)(\{[^}]*\})? ([-+0-9.e]+|\+Inf|NaN)$/);
+    assert.ok(m, `not a sample line: ${line}`);
+    samples.set(m[1] + (m[2] ?? ''), Number(m[3]));
+  }
+  const get = (prefix) => [...samples].find(([k]) => k.startsWith(prefix))?.[1];
+  for (const name of ['arle:num_requests_running', 'arle:num_requests_waiting', 'arle:kv_cache_usage_perc',
+    'arle:prefix_cache_queries_total', 'arle:prefix_cache_hits_total', 'arle:request_success_total',
+    'arle:time_to_first_token_seconds_count', 'arle:inter_token_latency_seconds_count',
+    'arle:e2e_request_latency_seconds_count']) {
+    assert.ok(get(name) !== undefined, `missing ${name}`);
+  }
+  assert.ok(get('arle:generation_tokens_total') >= 4);
+  assert.ok(get('arle:prompt_tokens_total') >= 2);
+  assert.ok(get('arle:e2e_request_latency_seconds_count') >= 1);
+});
+
 test('bad requests are OpenAI errors and the server keeps going', async () => {
   await assert.rejects(
     server.client.completions.create({ model: 'stories260K', prompt: 'x', temperature: 5 }),

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
+#include "engine/eos_tokens.h"
 #include "engine/generate.h"
 #include "model/generation_config.h"
 #include "text/chat_template.h"
@@ -52,20 +53,6 @@ std::vector<std::int32_t> prompt_ids(const GenerateOptions& o, const text::Token
   return tokenizer.encode(text::ChatTemplate::load(o.model_path).render(input), /*add_special_tokens=*/false);
 }
 
-std::vector<std::int32_t> stop_token_ids(const model::ModelConfig& config, const model::GenerationConfig& generation,
-                                         const text::Tokenizer& tokenizer) {
-  std::vector<std::int32_t> ids;
-  auto add = [&](std::int64_t id) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<std::int32_t>(id));
-  };
-  for (std::int64_t id : generation.eos_token_ids) add(id);
-  if (generation.eos_token_ids.empty()) {
-    for (std::int64_t id : config.eos_token_ids) add(id);
-  }
-  if (tokenizer.eos_id()) add(*tokenizer.eos_id());
-  return ids;
-}
-
 using text::token_text;
 
 Json logprob_json(const text::Tokenizer& tokenizer, std::optional<std::int32_t> previous,
@@ -98,7 +85,7 @@ int run_generate(const GenerateOptions& o) {
   // Reject bad requests before spending time on the weights.
   const model::ModelConfig config = model::load_model_config(o.model_path);
   engine::validate_generate_request(request, config);
-  if (!o.ignore_eos) request.stop_token_ids = stop_token_ids(config, generation, *tokenizer);
+  if (!o.ignore_eos) request.stop_token_ids = engine::model_eos_token_ids(config, generation, *tokenizer);
   auto model = model::load_causal_lm(o.model_path);
 
   std::string prompt_text;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "engine/engine.h"
+#include "engine/eos_tokens.h"
 #include "model/causal_lm.h"
 #include "model/generation_config.h"
 #include "server/http_server.h"
@@ -40,10 +41,7 @@ int run_serve(const ServeOptions& o) {
 
   auto tokenizer = text::Tokenizer::load(o.model_path);
   const model::GenerationConfig generation = model::load_generation_config(o.model_path);
-  for (std::int64_t id : generation.eos_token_ids.empty() ? model_config.eos_token_ids : generation.eos_token_ids) {
-    api.eos_token_ids.push_back(static_cast<std::int32_t>(id));
-  }
-  if (tokenizer->eos_id()) api.eos_token_ids.push_back(*tokenizer->eos_id());
+  api.eos_token_ids = engine::model_eos_token_ids(model_config, generation, *tokenizer);
 
   std::unique_ptr<text::ChatTemplate> chat_template;
   try {

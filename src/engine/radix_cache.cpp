@@ -26,7 +26,6 @@ RadixCache::Match RadixCache::match(const std::string& ns, const std::vector<std
   Match m;
   const std::int64_t page_size = pool_.page_size();
   limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(tokens.size()));
-  queried_tokens_ += limit;
   Node* node = &root(ns);
   const std::uint64_t now = ++clock_;
   for (std::int64_t start = 0; start + page_size <= limit; start += page_size) {
@@ -39,7 +38,6 @@ RadixCache::Match RadixCache::match(const std::string& ns, const std::vector<std
     m.pages.push_back(node->page);
     m.tokens += page_size;
   }
-  hit_tokens_ += m.tokens;
   return m;
 }
 

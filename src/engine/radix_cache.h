@@ -36,6 +36,12 @@ class RadixCache {
   // Drops every page the cache holds alone (e.g. to measure leaks).
   void clear() { evict(pool_.num_pages()); }
 
+  // Hit/miss counters: the caller records the lookups that it acted on.
+  void record_lookup(std::int64_t queried_tokens, std::int64_t hit_tokens) {
+    queried_tokens_ += queried_tokens;
+    hit_tokens_ += hit_tokens;
+  }
+
   std::int64_t cached_pages() const { return cached_pages_; }
   std::int64_t hit_tokens() const { return hit_tokens_; }
   std::int64_t queried_tokens() const { return queried_tokens_; }

@@ -79,20 +79,27 @@ void Scheduler::remove(Sequence* s) {
 
 bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChunk>& chunks) {
   const Request& r = s->state->request;
-  if (config_.prefix_cache && !r.prompt_logprobs) {
-    // Leave at least one token to compute: its logits choose the next token.
-    RadixCache::Match m = cache_.match(r.cache_namespace, s->tokens, static_cast<std::int64_t>(s->tokens.size()) - 1);
+  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs;
+  // Leave at least one token to compute: its logits choose the next token.
+  const std::int64_t lookup = static_cast<std::int64_t>(s->tokens.size()) - 1;
+  if (use_cache) {
+    RadixCache::Match m = cache_.match(r.cache_namespace, s->tokens, lookup);
     s->page_table = std::move(m.pages);
     s->computed = m.tokens;
-    if (!s->counted_cache_hit) {
-      s->state->usage.cached_tokens += std::min(m.tokens, s->prompt_len);
-      s->counted_cache_hit = true;
-    }
   }
   const std::int64_t rows = std::min(s->pending(), budget);
   if (!ensure_pages(s, s->computed + rows)) {
     release_pages(s);
     return false;
+  }
+  // Counted only once the sequence is in: a sequence that waits for pages
+  // looks the cache up again every step.
+  if (use_cache) {
+    cache_.record_lookup(lookup, s->computed);
+    if (!s->counted_cache_hit) {
+      s->state->usage.cached_tokens += std::min(s->computed, s->prompt_len);
+      s->counted_cache_hit = true;
+    }
   }
   s->status = SequenceStatus::kRunning;
   s->admitted_at = ++admissions_;

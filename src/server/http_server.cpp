@@ -9,10 +9,10 @@
 #include <chrono>
 #include <thread>
 
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "server/api_fields.h"
 
 namespace arle::server {
 
@@ -31,13 +31,6 @@ struct Waker {
   asio::steady_timer timer;
   std::atomic<bool> pending{false};
 };
-
-HttpResponse error_response(int status, const std::string& message, const std::string& type) {
-  HttpResponse r;
-  r.status = status;
-  r.body = fmt::format(R"({{"error":{{"message":"{}","type":"{}","param":null,"code":null}}}})", message, type);
-  return r;
-}
 
 }  // namespace
 
@@ -136,8 +129,7 @@ struct HttpServer::Impl {
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         bool ok = false;
-        co_await write_whole(stream, error_response(413, "the request is larger than the server accepts",
-                                                    "invalid_request_error"),
+        co_await write_whole(stream, error_json({413, "the request is larger than the server accepts", ""}),
                              11, false, ok);
         break;
       }
@@ -146,7 +138,7 @@ struct HttpServer::Impl {
       const bool keep_alive = req.keep_alive();
       if (active > config.max_connections) {
         bool ok = false;
-        co_await write_whole(stream, error_response(503, "too many connections", "server_error"), req.version(),
+        co_await write_whole(stream, error_json({503, "too many connections", "", "server_error"}), req.version(),
                              false, ok);
         break;
       }
@@ -165,7 +157,7 @@ struct HttpServer::Impl {
         reply = handler(hr);
       } catch (const std::exception& e) {
         log::error("handler failed on {} {}: {}", hr.method, hr.path, e.what());
-        reply.response = error_response(500, "internal error", "server_error");
+        reply.response = error_json({500, "internal error", "", "server_error"});
       }
       if (reply.stream) {
         const bool ok = co_await write_stream(stream, *reply.stream, req.version());

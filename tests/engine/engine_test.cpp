@@ -171,6 +171,27 @@ TEST(PrefixCache, MultiTurnChatReusesThePreviousTurns) {
   }
 }
 
+TEST(PrefixCache, ARequestWaitingForPagesIsCountedOnceWhenAdmitted) {
+  const FixtureModel& m = fixture_model("stories260K");
+  // 5 pages of 16: the first request (prompt 40 + 30 output) holds all five,
+  // so the second waits for many steps before it is admitted.
+  engine::EngineCore core(*m.model, *m.tokenizer, small_config(5, 40));
+  Request first;
+  for (int i = 0; i < 40; ++i) first.prompt_ids.push_back(300 + i);
+  first.max_tokens = 30;
+  first.ignore_eos = true;
+  Request second = first;
+  second.prompt_ids[5] = 7;
+  auto h1 = std::make_shared<engine::RequestHandle>(1), h2 = std::make_shared<engine::RequestHandle>(2);
+  core.add(h1, first);
+  core.add(h2, second);
+  drain(core);
+  EXPECT_EQ(engine::collect(*h2, 1).samples[0].token_ids.size(), 30u);
+  EXPECT_EQ(core.stats().preemptions, 0);
+  // One lookup per admission: the 39 tokens before each prompt's last.
+  EXPECT_EQ(core.cache().queried_tokens(), 2 * 39);
+}
+
 // Test group 3: a pool too small for the load preempts and recomputes.
 TEST(Preemption, ASmallPoolPreemptsAndStillGivesTheSameOutputs) {
   const FixtureModel& m = fixture_model("stories260K");

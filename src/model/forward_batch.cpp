@@ -1,0 +1,54 @@
+#include "model/forward_batch.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "model/paged_kv_cache.h"
+
+namespace arle::model {
+
+void ForwardBatch::add_row(std::int32_t token, std::int64_t position, std::int32_t sequence, bool wants_logits) {
+  if (wants_logits) logit_rows.push_back(static_cast<std::int32_t>(token_ids.size()));
+  token_ids.push_back(token);
+  positions.push_back(position);
+  row_sequence.push_back(sequence);
+}
+
+void validate_forward_batch(const ForwardBatch& b, std::int64_t vocab_size, const PagedKvCache& cache) {
+  const std::int64_t rows = b.rows();
+  if (static_cast<std::int64_t>(b.positions.size()) != rows || static_cast<std::int64_t>(b.row_sequence.size()) != rows) {
+    throw_error(ErrorCode::kInvalidArgument, "batch has {} tokens but {} positions and {} sequence indices", rows,
+                b.positions.size(), b.row_sequence.size());
+  }
+  std::vector<std::int64_t> last_page(b.page_tables.size(), -1);  // per sequence: highest page read
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int32_t token = b.token_ids[r];
+    if (token < 0 || token >= vocab_size) {
+      throw_error(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary [0, {})", token, vocab_size);
+    }
+    const std::int32_t s = b.row_sequence[r];
+    if (s < 0 || s >= static_cast<std::int32_t>(b.page_tables.size()) || b.page_tables[s] == nullptr) {
+      throw_error(ErrorCode::kInvalidArgument, "row {} names sequence {} of {}", r, s, b.page_tables.size());
+    }
+    const std::int64_t p = b.positions[r];
+    if (p < 0 || p / cache.page_size() >= static_cast<std::int64_t>(b.page_tables[s]->size())) {
+      throw_error(ErrorCode::kInvalidArgument, "position {} of row {} is outside its {} pages", p, r,
+                  b.page_tables[s]->size());
+    }
+    last_page[s] = std::max(last_page[s], p / cache.page_size());
+  }
+  for (std::size_t s = 0; s < last_page.size(); ++s) {
+    for (std::int64_t i = 0; i <= last_page[s]; ++i) {
+      const std::int32_t page = (*b.page_tables[s])[i];
+      if (page < 0 || page >= cache.num_pages()) {
+        throw_error(ErrorCode::kInvalidArgument, "page {} of sequence {} is outside the cache's {} pages", page, s,
+                    cache.num_pages());
+      }
+    }
+  }
+  for (std::int32_t r : b.logit_rows) {
+    if (r < 0 || r >= rows) throw_error(ErrorCode::kInvalidArgument, "logit row {} of {} rows", r, rows);
+  }
+}
+
+}  // namespace arle::model

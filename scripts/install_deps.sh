@@ -8,6 +8,7 @@ packages=(
   libpcre2-dev libutf8proc-dev libedit-dev libzstd-dev liblz4-dev libxxhash-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang
+  prometheus  # promtool checks /metrics in the API tests
 )
 
 missing=()

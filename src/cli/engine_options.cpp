@@ -13,6 +13,8 @@ void add_engine_options(CLI::App& app, EngineOptions& o) {
                  "KV cache size, e.g. 512MiB, or a share of available memory, e.g. 40% (default 1GiB)");
   app.add_option("--page-size", o.page_size, "tokens per KV page (default 16)");
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "do not reuse cached prompt prefixes");
+  app.add_option("--max-waiting-requests", o.max_waiting_requests,
+                 "requests that may wait for a slot; the server answers 503 beyond (default 1024, 0: no limit)");
 }
 
 engine::EngineConfig engine_config(const EngineOptions& o) {
@@ -25,7 +27,11 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   if (o.page_size < 1 || o.page_size > 1024) {
     throw_error(ErrorCode::kInvalidArgument, "--page-size {} must be in [1, 1024]", o.page_size);
   }
+  if (o.max_waiting_requests < 0) {
+    throw_error(ErrorCode::kInvalidArgument, "--max-waiting-requests {} must be 0 or more", o.max_waiting_requests);
+  }
   engine::EngineConfig c;
+  c.max_waiting_requests = o.max_waiting_requests;
   c.scheduler.max_batched_tokens = o.max_batched_tokens;
   c.scheduler.max_num_seqs = o.max_num_seqs;
   c.scheduler.prefix_cache = !o.no_prefix_cache;

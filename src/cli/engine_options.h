@@ -1,7 +1,7 @@
 #pragma once
 // The engine flags shared by every command that runs the engine (bench
 // today, serve next): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
-// --page-size, --no-prefix-cache. --kv-cache-memory takes a size (512MiB)
+// --page-size, --no-prefix-cache, --max-waiting-requests. --kv-cache-memory takes a size (512MiB)
 // or a share of the memory available at start-up (40%).
 
 #include <CLI/CLI.hpp>
@@ -19,6 +19,7 @@ struct EngineOptions {
   std::string kv_cache_memory = "1GiB";
   std::int64_t page_size = 16;
   bool no_prefix_cache = false;
+  std::int64_t max_waiting_requests = 1024;  // serve answers 503 beyond
 };
 
 void add_engine_options(CLI::App& app, EngineOptions& options);

@@ -20,7 +20,7 @@
 
 namespace arle::cli {
 
-int run_serve(const ServeOptions& o) {
+int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   engine::EngineConfig config = engine_config(o.engine);
   const model::ModelConfig model_config = model::load_model_config(o.model_path);
   server::ApiConfig api;
@@ -50,6 +50,7 @@ int run_serve(const ServeOptions& o) {
     log::warn("no chat template ({}): /v1/chat/completions will answer 400", e.what());
   }
   auto model = model::load_causal_lm(o.model_path);
+  if (wrap_model) model = wrap_model(std::move(model), *tokenizer);
   engine::Engine engine(*model, *tokenizer, config);
   server::OpenAiApi handler(engine, *tokenizer, chat_template.get(), api);
   server::HttpServerConfig http;

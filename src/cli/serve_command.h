@@ -1,10 +1,14 @@
 #pragma once
 // `arle serve`: the OpenAI-compatible HTTP server on the engine.
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/engine_options.h"
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
 
 namespace arle::cli {
 
@@ -19,6 +23,11 @@ struct ServeOptions {
   EngineOptions engine;
 };
 
-int run_serve(const ServeOptions& options);
+// Wraps the loaded model before the engine sees it. The product passes none;
+// the API tests pass a model whose output tokens they script.
+using ModelWrapper = std::function<std::unique_ptr<model::CausalLm>(std::unique_ptr<model::CausalLm> model,
+                                                                     const text::Tokenizer& tokenizer)>;
+
+int run_serve(const ServeOptions& options, const ModelWrapper& wrap_model = {});
 
 }  // namespace arle::cli

@@ -5,7 +5,9 @@
 namespace arle::engine {
 
 Engine::Engine(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config)
-    : core_(model, tokenizer, config), capacity_tokens_(core_.capacity_tokens()), thread_([this] { loop(); }) {
+    : core_(model, tokenizer, config), capacity_tokens_(core_.capacity_tokens()),
+      max_waiting_requests_(config.max_waiting_requests),
+      thread_([this] { loop(); }) {
   log::info("engine: KV cache of {} pages x {} tokens = {} tokens", core_.pool().num_pages(),
             core_.pool().page_size(), capacity_tokens_);
 }
@@ -19,10 +21,16 @@ Engine::~Engine() {
   thread_.join();
 }
 
-std::shared_ptr<RequestHandle> Engine::submit(Request request) {
+std::shared_ptr<RequestHandle> Engine::submit(Request request) { return enqueue(std::move(request), false); }
+
+std::shared_ptr<RequestHandle> Engine::try_submit(Request request) { return enqueue(std::move(request), true); }
+
+std::shared_ptr<RequestHandle> Engine::enqueue(Request request, bool limited) {
   std::shared_ptr<RequestHandle> handle;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    const auto waiting = stats_.metrics.requests_waiting + static_cast<std::int64_t>(inbox_.size());
+    if (limited && max_waiting_requests_ > 0 && waiting >= max_waiting_requests_) return nullptr;
     handle = std::make_shared<RequestHandle>(next_id_++);
     inbox_.emplace_back(handle, std::move(request));
   }
@@ -58,25 +66,28 @@ void Engine::loop() {
   }
 }
 
+void add_delta(RequestResult& result, const Delta& d) {
+  if (d.usage) result.usage = *d.usage;
+  if (!d.prompt_logprobs.empty()) result.prompt_logprobs = d.prompt_logprobs;
+  if (d.index < 0) {
+    if (!d.error.empty()) {
+      for (Completion& c : result.samples) c.error = d.error;
+    }
+    return;
+  }
+  if (static_cast<std::size_t>(d.index) >= result.samples.size()) result.samples.resize(static_cast<std::size_t>(d.index) + 1);
+  Completion& c = result.samples[static_cast<std::size_t>(d.index)];
+  c.token_ids.insert(c.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
+  c.text += d.text;
+  c.logprobs.insert(c.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+  if (d.finish_reason) c.finish_reason = *d.finish_reason;
+  if (!d.error.empty()) c.error = d.error;
+}
+
 RequestResult collect(RequestHandle& handle, int n) {
   RequestResult result;
   result.samples.resize(static_cast<std::size_t>(std::max(n, 1)));
-  while (std::optional<Delta> d = handle.next()) {
-    if (d->usage) result.usage = *d->usage;
-    if (!d->prompt_logprobs.empty()) result.prompt_logprobs = d->prompt_logprobs;
-    if (d->index < 0) {
-      if (!d->error.empty()) {
-        for (Completion& c : result.samples) c.error = d->error;
-      }
-      continue;
-    }
-    Completion& c = result.samples[static_cast<std::size_t>(d->index)];
-    c.token_ids.insert(c.token_ids.end(), d->token_ids.begin(), d->token_ids.end());
-    c.text += d->text;
-    c.logprobs.insert(c.logprobs.end(), d->logprobs.begin(), d->logprobs.end());
-    if (d->finish_reason) c.finish_reason = *d->finish_reason;
-    if (!d->error.empty()) c.error = d->error;
-  }
+  while (std::optional<Delta> d = handle.next()) add_delta(result, *d);
   return result;
 }
 

@@ -24,15 +24,20 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   std::shared_ptr<RequestHandle> submit(Request request);
+  // As submit(), but null when EngineConfig::max_waiting_requests requests
+  // already wait (queued, or arrived since the last step): the server's 503.
+  std::shared_ptr<RequestHandle> try_submit(Request request);
   // Snapshot of the counters (taken on the engine thread between steps).
   EngineStats stats();
   std::int64_t capacity_tokens() const { return capacity_tokens_; }
 
  private:
+  std::shared_ptr<RequestHandle> enqueue(Request request, bool limited);
   void loop();
 
   EngineCore core_;
   std::int64_t capacity_tokens_;
+  std::int64_t max_waiting_requests_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::pair<std::shared_ptr<RequestHandle>, Request>> inbox_;
@@ -57,7 +62,10 @@ struct RequestResult {
   Usage usage;
 };
 
-// Reads a handle to its end.
+// Adds one delta to a result (samples grow to the delta's index): for
+// callers that read handles without blocking, like the server.
+void add_delta(RequestResult& result, const Delta& delta);
+// Reads a handle to its end (blocks).
 RequestResult collect(RequestHandle& handle, int n);
 // Submits every request at once and waits for all (eval, train, tests).
 std::vector<RequestResult> run_all(Engine& engine, std::vector<Request> requests);

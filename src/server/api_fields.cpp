@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 
 #include "common/utf8.h"
 
 namespace arle::server {
-
-
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError{400, message, param}; }
 
@@ -23,7 +22,29 @@ HttpResponse json_response(const Json& body, int status) {
 HttpResponse error_json(const ApiError& e) {
   Json error{{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
              {"code", e.status}};
-  return json_response({{"error", error}}, e.status);
+  HttpResponse r = json_response({{"error", error}}, e.status);
+  if (e.status == 503) r.headers.emplace_back("Retry-After", "1");  // clients back off and retry
+  return r;
+}
+
+PendingReply gather(std::vector<std::shared_ptr<engine::RequestHandle>> handles, int n,
+                    std::function<HttpResponse(const std::vector<engine::RequestResult>&)> build) {
+  auto results = std::make_shared<std::vector<engine::RequestResult>>(handles.size());
+  for (engine::RequestResult& r : *results) r.samples.resize(static_cast<std::size_t>(std::max(n, 1)));
+  PendingReply p;
+  p.handles = std::move(handles);
+  p.on_delta = [results](std::size_t i, const engine::Delta& d) {
+    engine::add_delta((*results)[i], d);
+    return std::string();
+  };
+  p.finish = [results, build = std::move(build)] {
+    try {
+      return build(*results);
+    } catch (const ApiError& e) {
+      return error_json(e);
+    }
+  };
+  return p;
 }
 
 Json parse_body(const HttpRequest& request) {

@@ -4,10 +4,13 @@
 // and usage.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "engine/request.h"
 #include "engine/sampling_params.h"
 #include "server/http_types.h"
@@ -39,6 +42,13 @@ std::vector<std::string> stop_strings(const Json& body);
 bool stream_include_usage(const Json& body);
 // temperature, top_p, top_k, min_p, the penalties, seed and logit_bias.
 engine::SamplingParams sampling_fields(const Json& body);
+
+// A whole response built once every handle has ended, without blocking an
+// I/O thread: deltas are gathered into one RequestResult per handle (n
+// samples each); `build` turns them into the response, and an ApiError it
+// throws becomes the error response.
+PendingReply gather(std::vector<std::shared_ptr<engine::RequestHandle>> handles, int n,
+                    std::function<HttpResponse(const std::vector<engine::RequestResult>&)> build);
 
 std::string new_id(const char* prefix);
 Json usage_json(const engine::Usage& u);

@@ -91,6 +91,69 @@ Json tool_calls_json(const std::vector<text::ToolCall>& calls, std::size_t first
   return out;
 }
 
+constexpr const char* kToolCallClose = "</tool_call>";
+
+struct ToolChoice {
+  enum Mode { kNone, kAuto, kRequired, kNamed } mode = kAuto;
+  std::string name;  // kNamed
+};
+
+// tool_choice: "none", "auto", "required" or {"type": "function",
+// "function": {"name": ...}} naming one of `tools`. Without tools, "auto".
+ToolChoice read_tool_choice(const Json& body, const Json& tools) {
+  const Json* choice = field(body, "tool_choice");
+  if (!choice) return {tools.empty() ? ToolChoice::kNone : ToolChoice::kAuto, {}};
+  if (choice->is_string()) {
+    if (*choice == "none") return {ToolChoice::kNone, {}};
+    if (*choice == "auto") return {tools.empty() ? ToolChoice::kNone : ToolChoice::kAuto, {}};
+    if (*choice == "required") {
+      if (tools.empty()) bad("tool_choice", "tool_choice 'required' needs 'tools'");
+      return {ToolChoice::kRequired, {}};
+    }
+    bad("tool_choice", "'tool_choice' must be 'none', 'auto', 'required' or a named function");
+  }
+  if (!choice->is_object() || choice->value("type", "") != "function" || !choice->contains("function") ||
+      !(*choice)["function"].is_object() || !(*choice)["function"].contains("name") ||
+      !(*choice)["function"]["name"].is_string()) {
+    bad("tool_choice", "a named tool_choice is {\"type\": \"function\", \"function\": {\"name\": ...}}");
+  }
+  const std::string name = (*choice)["function"]["name"].get<std::string>();
+  for (const Json& tool : tools) {
+    if (tool.is_object() && tool.contains("function") && tool["function"].is_object() &&
+        tool["function"].value("name", "") == name) {
+      return {ToolChoice::kNamed, name};
+    }
+  }
+  bad("tool_choice", fmt::format("tool_choice names '{}', which is not in 'tools'", name));
+}
+
+// The text that starts the assistant's answer with a tool call: after an
+// empty (or closed) reasoning block when the template reasons, the opening
+// tag, and for a named choice the name, in the model's own format. Until
+// constrained decoding exists the arguments are the model's free choice.
+std::string forced_tool_call_opening(const ToolChoice& choice, text::ToolCallFormat format, bool reasons,
+                                     const std::string& rendered) {
+  if (choice.mode != ToolChoice::kRequired && choice.mode != ToolChoice::kNamed) return {};
+  if (format == text::ToolCallFormat::kNone) {
+    bad("tool_choice", "this model's chat template has no tool-call format");
+  }
+  std::string out;
+  if (text::prompt_opens_reasoning(rendered)) {
+    out += "\n</think>\n\n";
+  } else if (reasons && !rendered.ends_with("</think>\n\n")) {
+    out += "<think>\n\n</think>\n\n";
+  }
+  out += "<tool_call>\n";
+  if (format == text::ToolCallFormat::kXml) {
+    out += "<function=";
+    if (choice.mode == ToolChoice::kNamed) out += choice.name + ">\n";
+  } else {
+    out += "{\"name\": \"";
+    if (choice.mode == ToolChoice::kNamed) out += Json(choice.name).dump().substr(1) + ", \"arguments\": ";
+  }
+  return out;
+}
+
 }  // namespace
 
 Reply OpenAiApi::chat_completions(const HttpRequest& request) {
@@ -107,13 +170,8 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
     if (!t->is_array()) bad("tools", "'tools' must be a list");
     tools = *t;
   }
-  if (const Json* choice = field(body, "tool_choice")) {
-    if (choice->is_string() && *choice == "none") {
-      tools = Json::array();
-    } else if (!(choice->is_string() && *choice == "auto")) {
-      bad("tool_choice", "only 'auto' and 'none' are supported until constrained decoding exists");
-    }
-  }
+  const ToolChoice choice = read_tool_choice(body, tools);
+  if (choice.mode == ToolChoice::kNone) tools = Json::array();
   if (!tools.empty()) input.tools = tools;
   if (const Json* kwargs = field(body, "chat_template_kwargs")) {
     if (!kwargs->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
@@ -125,6 +183,11 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   } catch (const Error& e) {
     bad("messages", fmt::format("the chat template failed: {}", e.what()));
   }
+  // A required or named tool call is forced by writing its opening into the
+  // prompt; the output parser reads it back as the start of the output.
+  const bool opens_reasoning = text::prompt_opens_reasoning(rendered);
+  const std::string forced = forced_tool_call_opening(choice, tool_format_, template_reasons_, rendered);
+  rendered += forced;
   std::vector<std::int32_t> prompt_ids = tokenizer_.encode(rendered, /*add_special_tokens=*/false);
   const std::int64_t room = config_.max_model_len - static_cast<std::int64_t>(prompt_ids.size());
   if (room <= 0) bad("messages", fmt::format("the prompt has {} tokens; the model's length is {}", prompt_ids.size(),
@@ -138,6 +201,10 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   }
   engine::Request r = request_fields(body, max_tokens);
   r.prompt_ids = std::move(prompt_ids);
+  // One call only: stop at its end (the parser closes it again below).
+  const bool single_call = choice.mode == ToolChoice::kNamed ||
+                           (choice.mode == ToolChoice::kRequired && !boolean(body, "parallel_tool_calls", true));
+  if (single_call) r.stop.push_back(kToolCallClose);
   const bool want_logprobs = boolean(body, "logprobs", false);
   if (want_logprobs) r.sampling.logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 0, engine::kMaxLogprobs));
   engine::validate_sampling_params(r.sampling, config_.vocab_size);
@@ -145,42 +212,50 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   const bool include_usage = stream_include_usage(body);
   text::OutputParserOptions parse;
   parse.reasoning = template_reasons_;
-  parse.starts_in_reasoning = text::prompt_opens_reasoning(rendered);
+  parse.starts_in_reasoning = opens_reasoning;
   parse.tool_format = tools.empty() ? text::ToolCallFormat::kNone : tool_format_;
   parse.tools = tools;
   const std::vector<std::int32_t> prompt = r.prompt_ids;
   const int n = r.n;
   const std::string id = new_id("chatcmpl");
-  auto handle = engine_.submit(std::move(r));
+  std::vector<engine::Request> one;
+  one.push_back(std::move(r));
+  auto handles = submit_all(std::move(one));
+  const std::string model = config_.served_model_name;
+  const std::int64_t created = created_;
+  const text::Tokenizer* tok = &tokenizer_;
 
   if (!stream) {
-    engine::RequestResult result = engine::collect(*handle, n);
-    Json choices = Json::array();
-    for (int k = 0; k < n; ++k) {
-      const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
-      if (!c.error.empty()) bad("messages", c.error);
-      text::OutputParser parser(parse);
-      text::ParsedOutput out = parser.feed(c.text);
-      out.append(parser.finish());
-      Json message{{"role", "assistant"},
-                   {"content", out.content.empty() && !out.tool_calls.empty() ? Json(nullptr) : Json(out.content)}};
-      if (!out.reasoning.empty()) message["reasoning_content"] = out.reasoning;
-      if (!out.tool_calls.empty()) message["tool_calls"] = tool_calls_json(out.tool_calls, 0, false);
-      std::string finish = c.finish_reason;
-      if (!out.tool_calls.empty() && finish == "stop") finish = "tool_calls";
-      choices.push_back({{"index", k},
-                         {"message", message},
-                         {"logprobs", want_logprobs ? chat_logprobs(tokenizer_, prompt.back(), c.token_ids, c.logprobs)
-                                                    : Json(nullptr)},
-                         {"finish_reason", finish}});
-    }
     Reply reply;
-    reply.response = json_response({{"id", id},
-                                    {"object", "chat.completion"},
-                                    {"created", created_},
-                                    {"model", config_.served_model_name},
-                                    {"choices", choices},
-                                    {"usage", usage_json(result.usage)}});
+    reply.pending = gather(std::move(handles), n, [=](const std::vector<engine::RequestResult>& results) {
+      const engine::RequestResult& result = results[0];
+      Json choices = Json::array();
+      for (int k = 0; k < n; ++k) {
+        const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
+        if (!c.error.empty()) bad("messages", c.error);
+        text::OutputParser parser(parse);
+        text::ParsedOutput out = parser.feed(forced + c.text);
+        if (single_call && c.finish_reason == "stop") out.append(parser.feed(kToolCallClose));
+        out.append(parser.finish());
+        Json message{{"role", "assistant"},
+                     {"content", out.content.empty() && !out.tool_calls.empty() ? Json(nullptr) : Json(out.content)}};
+        if (!out.reasoning.empty()) message["reasoning_content"] = out.reasoning;
+        if (!out.tool_calls.empty()) message["tool_calls"] = tool_calls_json(out.tool_calls, 0, false);
+        std::string finish = c.finish_reason;
+        if (!out.tool_calls.empty() && finish == "stop") finish = "tool_calls";
+        choices.push_back({{"index", k},
+                           {"message", message},
+                           {"logprobs", want_logprobs ? chat_logprobs(*tok, prompt.back(), c.token_ids, c.logprobs)
+                                                      : Json(nullptr)},
+                           {"finish_reason", finish}});
+      }
+      return json_response({{"id", id},
+                            {"object", "chat.completion"},
+                            {"created", created},
+                            {"model", model},
+                            {"choices", choices},
+                            {"usage", usage_json(result.usage)}});
+    });
     return reply;
   }
 
@@ -197,10 +272,10 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
     engine::Usage usage;
   };
   auto state = std::make_shared<State>();
-  for (int k = 0; k < n; ++k) state->choices.push_back({std::make_unique<text::OutputParser>(parse), false, 0, prompt.back()});
-  const std::string model = config_.served_model_name;
-  const std::int64_t created = created_;
-  const text::Tokenizer* tok = &tokenizer_;
+  for (int k = 0; k < n; ++k) {
+    state->choices.push_back({std::make_unique<text::OutputParser>(parse), false, 0, prompt.back()});
+    state->choices.back().parser->feed(forced);  // an opening tag: nothing comes out yet
+  }
   auto chunk = [id, model, created](int index, Json delta, Json finish, Json logprobs) {
     return sse({{"id", id},
                 {"object", "chat.completion.chunk"},
@@ -209,9 +284,9 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
                 {"choices", Json::array({{{"index", index}, {"delta", delta}, {"logprobs", logprobs},
                                           {"finish_reason", finish}}})}});
   };
-  StreamingResponse sr;
-  sr.handles = {handle};
-  sr.on_delta = [state, chunk, tok, want_logprobs](std::size_t, const engine::Delta& d) -> std::string {
+  PendingReply sr;
+  sr.handles = std::move(handles);
+  sr.on_delta = [state, chunk, tok, want_logprobs, single_call](std::size_t, const engine::Delta& d) -> std::string {
     if (d.usage) {
       state->usage = *d.usage;
       return {};
@@ -224,6 +299,7 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
       c.started = true;
     }
     text::ParsedOutput parsed = c.parser->feed(d.text);
+    if (single_call && d.finish_reason == "stop") parsed.append(c.parser->feed(kToolCallClose));
     if (d.finish_reason) parsed.append(c.parser->finish());
     Json lp = nullptr;
     if (want_logprobs && !d.token_ids.empty()) {
@@ -252,7 +328,7 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
     return out + "data: [DONE]\n\n";
   };
   Reply reply;
-  reply.stream = std::move(sr);
+  reply.pending = std::move(sr);
   return reply;
 }
 

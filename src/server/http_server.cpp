@@ -56,35 +56,30 @@ struct HttpServer::Impl {
     ok = !ec;
   }
 
-  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, StreamingResponse& s, unsigned version) {
-    http::response<http::empty_body> res{http::status::ok, version};
-    res.set(http::field::server, "arle");
-    res.set(http::field::content_type, "text/event-stream");
-    res.set(http::field::cache_control, "no-cache");
-    res.chunked(true);
-    http::response_serializer<http::empty_body> header{res};
-    stream.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
-    auto [hec, hn] = co_await http::async_write_header(stream, header, kTuple);
-    bool ok = !hec;
+  // Feeds every delta of `p`'s handles to on_delta until all have ended,
+  // sleeping on a waker the engine thread pokes. With `sse`, what on_delta
+  // returns is written as a chunk; false when a write failed.
+  asio::awaitable<bool> pump(beast::tcp_stream& stream, PendingReply& p, bool sse) {
+    bool ok = true;
     auto waker = std::make_shared<Waker>(co_await asio::this_coro::executor);
-    for (auto& h : s.handles) {
+    for (auto& h : p.handles) {
       h->on_ready([waker] {
         waker->pending.store(true);
         asio::post(waker->timer.get_executor(), [waker] { waker->timer.cancel(); });
       });
     }
-    std::vector<bool> ended(s.handles.size(), false);
+    std::vector<bool> ended(p.handles.size(), false);
     auto all_ended = [&] { return std::all_of(ended.begin(), ended.end(), [](bool e) { return e; }); };
     while (ok && !all_ended()) {
       bool progressed = false;
-      for (std::size_t i = 0; i < s.handles.size() && ok; ++i) {
+      for (std::size_t i = 0; i < p.handles.size() && ok; ++i) {
         bool done = false;
         while (ok) {
-          std::optional<engine::Delta> d = s.handles[i]->try_next(done);
+          std::optional<engine::Delta> d = p.handles[i]->try_next(done);
           if (!d) break;
           progressed = true;
-          const std::string chunk = s.on_delta(i, *d);
-          if (chunk.empty()) continue;
+          const std::string chunk = p.on_delta(i, *d);
+          if (!sse || chunk.empty()) continue;
           stream.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
           auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), kTuple);
           ok = !ec;
@@ -98,13 +93,29 @@ struct HttpServer::Impl {
         waker->pending.store(false);
       }
     }
-    for (auto& h : s.handles) h->on_ready(nullptr);
+    for (auto& h : p.handles) h->on_ready(nullptr);
+    // The client went away: stop generating for it.
     if (!ok) {
-      // The client went away: stop generating for it.
-      for (auto& h : s.handles) h->cancel();
+      for (auto& h : p.handles) h->cancel();
+    }
+    co_return ok;
+  }
+
+  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, PendingReply& p, unsigned version) {
+    http::response<http::empty_body> res{http::status::ok, version};
+    res.set(http::field::server, "arle");
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-cache");
+    res.chunked(true);
+    http::response_serializer<http::empty_body> header{res};
+    stream.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
+    auto [hec, hn] = co_await http::async_write_header(stream, header, kTuple);
+    if (hec) {
+      for (auto& h : p.handles) h->cancel();
       co_return false;
     }
-    const std::string tail = s.on_end ? s.on_end() : std::string();
+    if (!co_await pump(stream, p, /*sse=*/true)) co_return false;
+    const std::string tail = p.on_end ? p.on_end() : std::string();
     if (!tail.empty()) {
       auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(tail)), kTuple);
       if (ec) co_return false;
@@ -159,10 +170,19 @@ struct HttpServer::Impl {
         log::error("handler failed on {} {}: {}", hr.method, hr.path, e.what());
         reply.response = error_json({500, "internal error", "", "server_error"});
       }
-      if (reply.stream) {
-        const bool ok = co_await write_stream(stream, *reply.stream, req.version());
+      if (reply.pending && !reply.pending->finish) {
+        const bool ok = co_await write_stream(stream, *reply.pending, req.version());
         if (!ok || !keep_alive) break;
         continue;
+      }
+      if (reply.pending) {
+        co_await pump(stream, *reply.pending, /*sse=*/false);
+        try {
+          reply.response = reply.pending->finish();
+        } catch (const std::exception& e) {
+          log::error("handler failed on {} {}: {}", hr.method, hr.path, e.what());
+          reply.response = error_json({500, "internal error", "", "server_error"});
+        }
       }
       bool ok = false;
       co_await write_whole(stream, reply.response, req.version(), keep_alive, ok);

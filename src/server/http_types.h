@@ -1,8 +1,9 @@
 #pragma once
 // What the HTTP transport and the API handlers exchange. The transport
 // (http_server.cpp, the only file that includes Boost.Beast) parses requests
-// into HttpRequest and writes back either a whole HttpResponse or a stream:
-// Server-Sent Events produced from engine deltas as they arrive.
+// into HttpRequest and writes back a whole HttpResponse, or waits for the
+// engine: a stream of Server-Sent Events produced from deltas as they arrive,
+// or a whole response built once the requests end.
 
 #include <cstdint>
 #include <functional>
@@ -30,19 +31,23 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// A streamed answer: the transport waits on the handles, hands every delta
-// to on_delta (index = which handle) and writes what it returns as one SSE
-// chunk; after the last handle ends it writes on_end(). If the client goes
-// away, the transport cancels every handle.
-struct StreamingResponse {
+// An answer the engine still has to produce. The transport never blocks on
+// it: it waits (asynchronously) on the handles and hands every delta to
+// on_delta (index = which handle). As a stream (`finish` empty), it writes
+// what on_delta returns as Server-Sent Event chunks and, after the last
+// handle ends, on_end(). As a whole response (`finish` set), on_delta only
+// gathers state and finish() builds the response once every handle ended.
+// If the client goes away mid-stream, the transport cancels every handle.
+struct PendingReply {
   std::vector<std::shared_ptr<engine::RequestHandle>> handles;
   std::function<std::string(std::size_t index, const engine::Delta& delta)> on_delta;
   std::function<std::string()> on_end;
+  std::function<HttpResponse()> finish;
 };
 
 struct Reply {
-  HttpResponse response;                      // used when stream is empty
-  std::optional<StreamingResponse> stream;
+  HttpResponse response;              // used when nothing is pending
+  std::optional<PendingReply> pending;
 };
 
 using Handler = std::function<Reply(const HttpRequest&)>;

@@ -248,70 +248,82 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
 
   const std::string id = new_id("cmpl");
   const int n = base.n;
-  std::vector<std::shared_ptr<engine::RequestHandle>> handles;
-  for (engine::Request& r : requests) handles.push_back(engine_.submit(std::move(r)));
+  std::vector<std::shared_ptr<engine::RequestHandle>> handles = submit_all(std::move(requests));
+  const text::Tokenizer* tok = &tokenizer_;
+  const std::string model = config_.served_model_name;
+  const std::int64_t created = created_;
+  const bool want_logprobs = logprobs != nullptr;
 
   if (!stream) {
-    Json choices = Json::array();
-    engine::Usage total;
-    for (std::size_t p = 0; p < handles.size(); ++p) {
-      engine::RequestResult result = engine::collect(*handles[p], n);
-      for (const auto& sample : result.samples) {
-        if (!sample.error.empty()) bad("prompt", sample.error);
-      }
-      total.prompt_tokens += result.usage.prompt_tokens;
-      total.completion_tokens += result.usage.completion_tokens;
-      total.cached_tokens += result.usage.cached_tokens;
-      for (int k = 0; k < n; ++k) {
-        const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
-        std::string text = c.text;
-        Json lp = nullptr;
-        if (logprobs) {
-          LegacyLogprobs legacy;
-          std::optional<std::int32_t> previous;
-          if (echo) {
-            for (std::size_t t = 0; t < prompts[p].size(); ++t) {
-              const auto& entry = t < result.prompt_logprobs.size() ? result.prompt_logprobs[t] : std::nullopt;
-              legacy.add(tokenizer_, previous, prompts[p][t], entry ? &*entry : nullptr);
-              previous = prompts[p][t];
-            }
-          } else {
-            previous = prompts[p].back();
-          }
-          for (std::size_t t = 0; t < c.token_ids.size() && t < c.logprobs.size(); ++t) {
-            legacy.add(tokenizer_, previous, c.token_ids[t], &c.logprobs[t]);
-            previous = c.token_ids[t];
-          }
-          lp = legacy.json();
-        }
-        if (echo) text = tokenizer_.decode(prompts[p], true) + text;
-        choices.push_back({{"index", static_cast<int>(p) * n + k},
-                           {"text", text::utf8_lossy(text)},
-                           {"logprobs", lp},
-                           {"finish_reason", c.finish_reason}});
-      }
-    }
     Reply r;
-    r.response = json_response({{"id", id},
-                                {"object", "text_completion"},
-                                {"created", created_},
-                                {"model", config_.served_model_name},
-                                {"choices", choices},
-                                {"usage", usage_json(total)}});
+    r.pending = gather(std::move(handles), n, [=](const std::vector<engine::RequestResult>& results) {
+      Json choices = Json::array();
+      engine::Usage total;
+      for (std::size_t p = 0; p < results.size(); ++p) {
+        const engine::RequestResult& result = results[p];
+        for (const auto& sample : result.samples) {
+          if (!sample.error.empty()) bad("prompt", sample.error);
+        }
+        total.prompt_tokens += result.usage.prompt_tokens;
+        total.completion_tokens += result.usage.completion_tokens;
+        total.cached_tokens += result.usage.cached_tokens;
+        for (int k = 0; k < n; ++k) {
+          const engine::Completion& c = result.samples[static_cast<std::size_t>(k)];
+          std::string text = c.text;
+          Json lp = nullptr;
+          if (want_logprobs) {
+            LegacyLogprobs legacy;
+            std::optional<std::int32_t> previous;
+            if (echo) {
+              for (std::size_t t = 0; t < prompts[p].size(); ++t) {
+                const auto& entry = t < result.prompt_logprobs.size() ? result.prompt_logprobs[t] : std::nullopt;
+                legacy.add(*tok, previous, prompts[p][t], entry ? &*entry : nullptr);
+                previous = prompts[p][t];
+              }
+            } else {
+              previous = prompts[p].back();
+            }
+            for (std::size_t t = 0; t < c.token_ids.size() && t < c.logprobs.size(); ++t) {
+              legacy.add(*tok, previous, c.token_ids[t], &c.logprobs[t]);
+              previous = c.token_ids[t];
+            }
+            lp = legacy.json();
+          }
+          if (echo) text = tok->decode(prompts[p], true) + text;
+          choices.push_back({{"index", static_cast<int>(p) * n + k},
+                             {"text", text::utf8_lossy(text)},
+                             {"logprobs", lp},
+                             {"finish_reason", c.finish_reason}});
+        }
+      }
+      return json_response({{"id", id},
+                            {"object", "text_completion"},
+                            {"created", created},
+                            {"model", model},
+                            {"choices", choices},
+                            {"usage", usage_json(total)}});
+    });
     return r;
   }
 
-  // Streaming: one chunk per delta; usage (if asked) and [DONE] at the end.
+  // Streaming: one chunk per delta (with its logprobs when asked); usage (if
+  // asked) and [DONE] at the end. Echo is not streamed.
+  struct Choice {
+    std::optional<std::int32_t> previous;
+    std::int64_t text_offset = 0;
+  };
   struct StreamState {
     engine::Usage usage;
+    std::vector<Choice> choices;
   };
   auto state = std::make_shared<StreamState>();
+  for (std::size_t p = 0; p < prompts.size(); ++p) {
+    for (int k = 0; k < n; ++k) state->choices.push_back({prompts[p].back(), 0});
+  }
   Reply reply;
-  StreamingResponse sr;
-  sr.handles = handles;
-  const std::string model = config_.served_model_name;
-  const std::int64_t created = created_;
-  sr.on_delta = [state, id, model, created, n](std::size_t p, const engine::Delta& d) -> std::string {
+  PendingReply sr;
+  sr.handles = std::move(handles);
+  sr.on_delta = [state, id, model, created, n, tok, want_logprobs](std::size_t p, const engine::Delta& d) -> std::string {
     if (d.usage) {
       state->usage.prompt_tokens += d.usage->prompt_tokens;
       state->usage.completion_tokens += d.usage->completion_tokens;
@@ -319,14 +331,27 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
       return {};
     }
     if (d.index < 0) return {};
+    const int index = static_cast<int>(p) * n + d.index;
+    Json lp = nullptr;
+    if (want_logprobs && !d.token_ids.empty()) {
+      Choice& c = state->choices[static_cast<std::size_t>(index)];
+      LegacyLogprobs legacy;
+      legacy.offset = c.text_offset;
+      for (std::size_t t = 0; t < d.token_ids.size() && t < d.logprobs.size(); ++t) {
+        legacy.add(*tok, c.previous, d.token_ids[t], &d.logprobs[t]);
+        c.previous = d.token_ids[t];
+      }
+      c.text_offset = legacy.offset;
+      lp = legacy.json();
+    }
     Json chunk{{"id", id},
                {"object", "text_completion"},
                {"created", created},
                {"model", model},
                {"choices",
-                Json::array({{{"index", static_cast<int>(p) * n + d.index},
+                Json::array({{{"index", index},
                               {"text", text::utf8_lossy(d.text)},
-                              {"logprobs", nullptr},
+                              {"logprobs", lp},
                               {"finish_reason", d.finish_reason ? Json(*d.finish_reason) : Json(nullptr)}}})}};
     if (!d.error.empty()) chunk["error"] = {{"message", d.error}, {"type", "invalid_request_error"}};
     return sse(chunk);
@@ -340,8 +365,23 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
     }
     return out + "data: [DONE]\n\n";
   };
-  reply.stream = std::move(sr);
+  reply.pending = std::move(sr);
   return reply;
+}
+
+std::vector<std::shared_ptr<engine::RequestHandle>> OpenAiApi::submit_all(std::vector<engine::Request> requests) {
+  std::vector<std::shared_ptr<engine::RequestHandle>> handles;
+  for (engine::Request& r : requests) {
+    auto handle = engine_.try_submit(std::move(r));
+    if (!handle) {
+      // All or nothing: withdraw what this request already queued.
+      for (auto& h : handles) h->cancel();
+      throw ApiError{503, "the server is at capacity (its queue of waiting requests is full); retry later", "",
+                     "server_error"};
+    }
+    handles.push_back(std::move(handle));
+  }
+  return handles;
 }
 
 }  // namespace arle::server

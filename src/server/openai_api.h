@@ -41,6 +41,8 @@ class OpenAiApi {
   // The fields both generation endpoints share: max_tokens as given,
   // min_tokens, n, stop, ignore_eos, sampling, EOS ids and cache namespace.
   engine::Request request_fields(const Json& body, std::int64_t max_tokens) const;
+  // Queues every request, or none and a 503 when the engine's queue is full.
+  std::vector<std::shared_ptr<engine::RequestHandle>> submit_all(std::vector<engine::Request> requests);
   // 404 unless the body's "model" (when given) is the served one.
   void check_model(const Json& body) const;
 

@@ -2,6 +2,7 @@
 // openai SDK against `arle serve` on the bundled stories260K model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { startServer, generate } from './server.mjs';
 
 let server;
@@ -99,6 +100,38 @@ test('echo with token ids and legacy logprobs', async () => {
   assert.deepEqual(lp.text_offset.slice(0, 3), [0, 3, 8]);
 });
 
+test('streamed logprobs match the whole response', async () => {
+  const body = { model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, logprobs: 1 };
+  const whole = await server.client.completions.create(body);
+  const stream = await server.client.completions.create({ ...body, stream: true });
+  const tokens = [];
+  const offsets = [];
+  for await (const chunk of stream) {
+    const lp = chunk.choices[0]?.logprobs;
+    if (lp) tokens.push(...lp.tokens), offsets.push(...lp.text_offset);
+  }
+  assert.deepEqual(tokens, whole.choices[0].logprobs.tokens);
+  assert.deepEqual(offsets, whole.choices[0].logprobs.text_offset);
+});
+
+test('requests waiting for the engine do not block the server', async () => {
+  // Whole (non-streamed) responses wait for the engine without holding an
+  // I/O thread: /health answers while long completions are still running.
+  const long = { model: 'stories260K', prompt: 'Once', max_tokens: 500, ignore_eos: true, temperature: 0 };
+  let finished = 0;
+  const running = Array.from({ length: 6 }, () =>
+    server.client.completions.create(long).then((r) => {
+      finished += 1;
+      return r;
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const health = await fetch(`${server.url}/health`);
+  assert.equal(health.status, 200);
+  assert.equal(finished, 0, 'health waited for a completion to finish');
+  for (const r of await Promise.all(running)) assert.equal(r.usage.completion_tokens, 500);
+});
+
 test('a repeated prompt reports cached tokens', async () => {
   const prompt = 'Lily and Tom went to the park. They saw a big dog and a small cat. The dog was brown.';
   await server.client.completions.create({ model: 'stories260K', prompt, max_tokens: 2, temperature: 0 });
@@ -143,6 +176,15 @@ test('metrics are Prometheus text with the engine counters', async () => {
   assert.ok(get('arle:generation_tokens_total') >= 4);
   assert.ok(get('arle:prompt_tokens_total') >= 2);
   assert.ok(get('arle:e2e_request_latency_seconds_count') >= 1);
+
+  // Prometheus' own checker. It exits 1 on a parse error and 3 on lint
+  // findings; the only finding allowed is the "arle:" prefix's colon, which
+  // the names keep on purpose (as vLLM's "vllm:" names do).
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.ok(check.status === 0 || check.status === 3, `promtool exited ${check.status}: ${check.stderr}`);
+  for (const line of check.stderr.split('\n').filter((l) => l !== '')) {
+    assert.match(line, /^arle:[a-z0-9_]+ metric names should not contain ':'$/);
+  }
 });
 
 test('bad requests are OpenAI errors and the server keeps going', async () => {

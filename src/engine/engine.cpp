@@ -5,11 +5,12 @@
 namespace arle::engine {
 
 Engine::Engine(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config)
-    : core_(model, tokenizer, config), capacity_tokens_(core_.capacity_tokens()),
+    : core_(model, tokenizer, config),
+      capacity_tokens_(core_.capacity_tokens()),
       max_waiting_requests_(config.max_waiting_requests),
       thread_([this] { loop(); }) {
-  log::info("engine: KV cache of {} pages x {} tokens = {} tokens", core_.pool().num_pages(),
-            core_.pool().page_size(), capacity_tokens_);
+  log::info("engine: KV cache of {} pages x {} tokens = {} tokens", core_.pool().num_pages(), core_.pool().page_size(),
+            capacity_tokens_);
 }
 
 Engine::~Engine() {
@@ -75,7 +76,8 @@ void add_delta(RequestResult& result, const Delta& d) {
     }
     return;
   }
-  if (static_cast<std::size_t>(d.index) >= result.samples.size()) result.samples.resize(static_cast<std::size_t>(d.index) + 1);
+  if (static_cast<std::size_t>(d.index) >= result.samples.size())
+    result.samples.resize(static_cast<std::size_t>(d.index) + 1);
   Completion& c = result.samples[static_cast<std::size_t>(d.index)];
   c.token_ids.insert(c.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
   c.text += d.text;

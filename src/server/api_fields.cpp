@@ -20,7 +20,9 @@ HttpResponse json_response(const Json& body, int status) {
 }
 
 HttpResponse error_json(const ApiError& e) {
-  Json error{{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
+  Json error{{"message", e.message},
+             {"type", e.type},
+             {"param", e.param.empty() ? Json(nullptr) : Json(e.param)},
              {"code", e.status}};
   HttpResponse r = json_response({{"error", error}}, e.status);
   if (e.status == 503) r.headers.emplace_back("Retry-After", "1");  // clients back off and retry

@@ -14,7 +14,8 @@ namespace {
 // OpenAI content: a string, or a list of {"type": "text", "text": ...} parts.
 Json message_content(const Json& content, std::size_t index) {
   if (content.is_null() || content.is_string()) return content;
-  if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
+  if (!content.is_array())
+    bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
   std::string text;
   for (const Json& part : content) {
     if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
@@ -25,8 +26,7 @@ Json message_content(const Json& content, std::size_t index) {
   return text;
 }
 
-Json normalized_messages(const Json& body) {
-  const Json* messages = field(body, "messages");
+Json normalized_messages(const Json* messages) {
   if (!messages || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty list");
   Json out = Json::array();
   for (std::size_t i = 0; i < messages->size(); ++i) {
@@ -37,12 +37,15 @@ Json normalized_messages(const Json& body) {
     std::string role = m["role"].get<std::string>();
     if (role == "developer") role = "system";
     if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-      bad("messages", fmt::format("messages[{}].role '{}' is not system, developer, user, assistant or tool", i, role));
+      bad("messages", fmt::format("messages[{}].role '{}' is not system, "
+                                  "developer, user, assistant or tool",
+                                  i, role));
     }
     Json copy = m;
     copy["role"] = role;
     copy["content"] = message_content(m.contains("content") ? m["content"] : Json(nullptr), i);
-    if (copy["content"].is_null() && role != "assistant") bad("messages", fmt::format("messages[{}] has no content", i));
+    if (copy["content"].is_null() && role != "assistant")
+      bad("messages", fmt::format("messages[{}] has no content", i));
     if (copy["content"].is_null()) copy["content"] = "";
     // Templates expect tool-call arguments as objects; OpenAI sends strings.
     if (copy.contains("tool_calls") && copy["tool_calls"].is_array()) {
@@ -83,7 +86,8 @@ Json chat_logprobs(const text::Tokenizer& tok, std::optional<std::int32_t> previ
 Json tool_calls_json(const std::vector<text::ToolCall>& calls, std::size_t first_index, bool with_index) {
   Json out = Json::array();
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    Json c{{"id", new_id("call")}, {"type", "function"},
+    Json c{{"id", new_id("call")},
+           {"type", "function"},
            {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
     if (with_index) c["index"] = first_index + i;
     out.push_back(c);
@@ -115,7 +119,9 @@ ToolChoice read_tool_choice(const Json& body, const Json& tools) {
   if (!choice->is_object() || choice->value("type", "") != "function" || !choice->contains("function") ||
       !(*choice)["function"].is_object() || !(*choice)["function"].contains("name") ||
       !(*choice)["function"]["name"].is_string()) {
-    bad("tool_choice", "a named tool_choice is {\"type\": \"function\", \"function\": {\"name\": ...}}");
+    bad("tool_choice",
+        "a named tool_choice is {\"type\": \"function\", "
+        "\"function\": {\"name\": ...}}");
   }
   const std::string name = (*choice)["function"]["name"].get<std::string>();
   for (const Json& tool : tools) {
@@ -156,15 +162,30 @@ std::string forced_tool_call_opening(const ToolChoice& choice, text::ToolCallFor
 
 }  // namespace
 
+std::string OpenAiApi::render_chat(const Json* messages, const Json& tools, const Json& body) const {
+  if (!chat_template_) bad("messages", "this model has no chat template; use /v1/completions");
+  text::ChatTemplateInput input;
+  input.messages = normalized_messages(messages);
+  if (!tools.empty()) input.tools = tools;
+  if (const Json* kwargs = field(body, "chat_template_kwargs")) {
+    if (!kwargs->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    input.kwargs = *kwargs;
+  }
+  try {
+    return chat_template_->render(input);
+  } catch (const Error& e) {
+    bad("messages", fmt::format("the chat template failed: {}", e.what()));
+  }
+}
+
 Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   Json body = parse_body(request);
   check_model(body);
-  if (!chat_template_) bad("messages", "this model has no chat template; use /v1/completions");
   if (field(body, "response_format")) {
-    bad("response_format", "'response_format' needs constrained decoding, which ARLE does not have yet");
+    bad("response_format",
+        "'response_format' needs constrained decoding, "
+        "which ARLE does not have yet");
   }
-  text::ChatTemplateInput input;
-  input.messages = normalized_messages(body);
   Json tools = Json::array();
   if (const Json* t = field(body, "tools")) {
     if (!t->is_array()) bad("tools", "'tools' must be a list");
@@ -172,17 +193,7 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   }
   const ToolChoice choice = read_tool_choice(body, tools);
   if (choice.mode == ToolChoice::kNone) tools = Json::array();
-  if (!tools.empty()) input.tools = tools;
-  if (const Json* kwargs = field(body, "chat_template_kwargs")) {
-    if (!kwargs->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
-    input.kwargs = *kwargs;
-  }
-  std::string rendered;
-  try {
-    rendered = chat_template_->render(input);
-  } catch (const Error& e) {
-    bad("messages", fmt::format("the chat template failed: {}", e.what()));
-  }
+  std::string rendered = render_chat(field(body, "messages"), tools, body);
   // A required or named tool call is forced by writing its opening into the
   // prompt; the output parser reads it back as the start of the output.
   const bool opens_reasoning = text::prompt_opens_reasoning(rendered);
@@ -190,13 +201,15 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   rendered += forced;
   std::vector<std::int32_t> prompt_ids = tokenizer_.encode(rendered, /*add_special_tokens=*/false);
   const std::int64_t room = config_.max_model_len - static_cast<std::int64_t>(prompt_ids.size());
-  if (room <= 0) bad("messages", fmt::format("the prompt has {} tokens; the model's length is {}", prompt_ids.size(),
-                                              config_.max_model_len));
-  const std::int64_t max_tokens = integer(body, "max_completion_tokens",
-                                          integer(body, "max_tokens", room, 0, config_.max_model_len), 0,
-                                          config_.max_model_len);
+  if (room <= 0)
+    bad("messages",
+        fmt::format("the prompt has {} tokens; the model's length is {}", prompt_ids.size(), config_.max_model_len));
+  const std::int64_t max_tokens =
+      integer(body, "max_completion_tokens", integer(body, "max_tokens", room, 0, config_.max_model_len), 0,
+              config_.max_model_len);
   if (max_tokens > room) {
-    bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the model's length {}",
+    bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the "
+                                  "model's length {}",
                                   prompt_ids.size(), max_tokens, config_.max_model_len));
   }
   engine::Request r = request_fields(body, max_tokens);
@@ -243,11 +256,11 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
         if (!out.tool_calls.empty()) message["tool_calls"] = tool_calls_json(out.tool_calls, 0, false);
         std::string finish = c.finish_reason;
         if (!out.tool_calls.empty() && finish == "stop") finish = "tool_calls";
-        choices.push_back({{"index", k},
-                           {"message", message},
-                           {"logprobs", want_logprobs ? chat_logprobs(*tok, prompt.back(), c.token_ids, c.logprobs)
-                                                      : Json(nullptr)},
-                           {"finish_reason", finish}});
+        choices.push_back(
+            {{"index", k},
+             {"message", message},
+             {"logprobs", want_logprobs ? chat_logprobs(*tok, prompt.back(), c.token_ids, c.logprobs) : Json(nullptr)},
+             {"finish_reason", finish}});
       }
       return json_response({{"id", id},
                             {"object", "chat.completion"},
@@ -277,12 +290,13 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
     state->choices.back().parser->feed(forced);  // an opening tag: nothing comes out yet
   }
   auto chunk = [id, model, created](int index, Json delta, Json finish, Json logprobs) {
-    return sse({{"id", id},
-                {"object", "chat.completion.chunk"},
-                {"created", created},
-                {"model", model},
-                {"choices", Json::array({{{"index", index}, {"delta", delta}, {"logprobs", logprobs},
-                                          {"finish_reason", finish}}})}});
+    return sse(
+        {{"id", id},
+         {"object", "chat.completion.chunk"},
+         {"created", created},
+         {"model", model},
+         {"choices",
+          Json::array({{{"index", index}, {"delta", delta}, {"logprobs", logprobs}, {"finish_reason", finish}}})}});
   };
   PendingReply sr;
   sr.handles = std::move(handles);
@@ -322,8 +336,12 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
   sr.on_end = [state, id, model, created, include_usage]() -> std::string {
     std::string out;
     if (include_usage) {
-      out += sse({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                  {"choices", Json::array()}, {"usage", usage_json(state->usage)}});
+      out += sse({{"id", id},
+                  {"object", "chat.completion.chunk"},
+                  {"created", created},
+                  {"model", model},
+                  {"choices", Json::array()},
+                  {"usage", usage_json(state->usage)}});
     }
     return out + "data: [DONE]\n\n";
   };

@@ -1,14 +1,12 @@
 #include "server/http_server.h"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <thread>
-
 
 #include "common/error.h"
 #include "common/log.h"
@@ -42,8 +40,8 @@ struct HttpServer::Impl {
   std::atomic<int> connections{0};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
 
-  asio::awaitable<void> write_whole(beast::tcp_stream& stream, const HttpResponse& r, unsigned version,
-                                    bool keep_alive, bool& ok) {
+  asio::awaitable<void> write_whole(beast::tcp_stream& stream, const HttpResponse& r, unsigned version, bool keep_alive,
+                                    bool& ok) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "arle");
     res.set(http::field::content_type, r.content_type);
@@ -140,8 +138,8 @@ struct HttpServer::Impl {
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         bool ok = false;
-        co_await write_whole(stream, error_json({413, "the request is larger than the server accepts", ""}),
-                             11, false, ok);
+        co_await write_whole(stream, error_json({413, "the request is larger than the server accepts", ""}), 11, false,
+                             ok);
         break;
       }
       if (ec) break;  // closed, timed out or not HTTP
@@ -228,7 +226,8 @@ HttpServer::HttpServer(HttpServerConfig config, Handler handler) : impl_(std::ma
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw_error(ErrorCode::kIo, "cannot listen on {}:{}: {}", impl_->config.host, impl_->config.port, ec.message());
+  if (ec)
+    throw_error(ErrorCode::kIo, "cannot listen on {}:{}: {}", impl_->config.host, impl_->config.port, ec.message());
 }
 
 HttpServer::~HttpServer() { stop(); }

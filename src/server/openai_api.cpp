@@ -28,7 +28,10 @@ OpenAiApi::OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, c
 }
 
 HttpResponse OpenAiApi::models(const std::string& id) const {
-  Json card{{"id", config_.served_model_name}, {"object", "model"}, {"created", created_}, {"owned_by", "arle"},
+  Json card{{"id", config_.served_model_name},
+            {"object", "model"},
+            {"created", created_},
+            {"owned_by", "arle"},
             {"max_model_len", config_.max_model_len}};
   if (id.empty()) return json_response({{"object", "list"}, {"data", Json::array({card})}});
   if (id != config_.served_model_name) {
@@ -108,6 +111,9 @@ Reply OpenAiApi::handle(const HttpRequest& request) {
     } else if (p == "/v1/chat/completions") {
       expect("POST");
       return chat_completions(request);
+    } else if (p == "/v1/responses") {
+      expect("POST");
+      return responses(request);
     } else if (p == "/v1/completions") {
       expect("POST");
       return completions(request);
@@ -132,7 +138,8 @@ Reply OpenAiApi::tokenize(const HttpRequest& request) {
   Json body = parse_body(request);
   const Json* prompt = field(body, "prompt");
   if (!prompt || !prompt->is_string()) bad("prompt", "'prompt' must be a string");
-  std::vector<std::int32_t> ids = tokenizer_.encode(prompt->get<std::string>(), boolean(body, "add_special_tokens", true));
+  std::vector<std::int32_t> ids =
+      tokenizer_.encode(prompt->get<std::string>(), boolean(body, "add_special_tokens", true));
   Reply r;
   r.response = json_response({{"tokens", ids}, {"count", ids.size()}, {"max_model_len", config_.max_model_len}});
   return r;
@@ -157,7 +164,8 @@ Reply OpenAiApi::detokenize(const HttpRequest& request) {
 
 namespace {
 
-// Legacy completions logprobs: tokens, token_logprobs, top_logprobs, text_offset.
+// Legacy completions logprobs: tokens, token_logprobs, top_logprobs,
+// text_offset.
 struct LegacyLogprobs {
   Json tokens = Json::array(), token_logprobs = Json::array(), top_logprobs = Json::array(),
        text_offset = Json::array();
@@ -176,7 +184,9 @@ struct LegacyLogprobs {
     offset += static_cast<std::int64_t>(piece.size());
   }
   Json json() const {
-    return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top_logprobs},
+    return {{"tokens", tokens},
+            {"token_logprobs", token_logprobs},
+            {"top_logprobs", top_logprobs},
             {"text_offset", text_offset}};
   }
 };
@@ -220,7 +230,9 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
   } else if (prompt->is_array()) {
     prompts.push_back(ids_of(*prompt));
   } else {
-    bad("prompt", "'prompt' must be a string, a list of strings, token ids or lists of token ids");
+    bad("prompt",
+        "'prompt' must be a string, a list of strings, token ids or "
+        "lists of token ids");
   }
   if (prompts.size() > 256) bad("prompt", "at most 256 prompts per request");
 
@@ -237,7 +249,8 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
   for (auto& ids : prompts) {
     if (ids.empty()) bad("prompt", "the prompt is empty");
     if (static_cast<std::int64_t>(ids.size()) + base.max_tokens > config_.max_model_len) {
-      bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the model's length {}",
+      bad("max_tokens", fmt::format("the prompt ({} tokens) plus max_tokens ({}) exceeds the "
+                                    "model's length {}",
                                     ids.size(), base.max_tokens, config_.max_model_len));
     }
     engine::Request r = base;
@@ -323,7 +336,8 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
   Reply reply;
   PendingReply sr;
   sr.handles = std::move(handles);
-  sr.on_delta = [state, id, model, created, n, tok, want_logprobs](std::size_t p, const engine::Delta& d) -> std::string {
+  sr.on_delta = [state, id, model, created, n, tok, want_logprobs](std::size_t p,
+                                                                   const engine::Delta& d) -> std::string {
     if (d.usage) {
       state->usage.prompt_tokens += d.usage->prompt_tokens;
       state->usage.completion_tokens += d.usage->completion_tokens;
@@ -344,23 +358,23 @@ Reply OpenAiApi::completions(const HttpRequest& request) {
       c.text_offset = legacy.offset;
       lp = legacy.json();
     }
-    Json chunk{{"id", id},
-               {"object", "text_completion"},
-               {"created", created},
-               {"model", model},
-               {"choices",
-                Json::array({{{"index", index},
-                              {"text", text::utf8_lossy(d.text)},
-                              {"logprobs", lp},
-                              {"finish_reason", d.finish_reason ? Json(*d.finish_reason) : Json(nullptr)}}})}};
+    Json chunk{
+        {"id", id},
+        {"object", "text_completion"},
+        {"created", created},
+        {"model", model},
+        {"choices", Json::array({{{"index", index},
+                                  {"text", text::utf8_lossy(d.text)},
+                                  {"logprobs", lp},
+                                  {"finish_reason", d.finish_reason ? Json(*d.finish_reason) : Json(nullptr)}}})}};
     if (!d.error.empty()) chunk["error"] = {{"message", d.error}, {"type", "invalid_request_error"}};
     return sse(chunk);
   };
   sr.on_end = [state, id, model, created, include_usage]() -> std::string {
     std::string out;
     if (include_usage) {
-      Json chunk{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                 {"choices", Json::array()}, {"usage", usage_json(state->usage)}};
+      Json chunk{{"id", id},       {"object", "text_completion"}, {"created", created},
+                 {"model", model}, {"choices", Json::array()},    {"usage", usage_json(state->usage)}};
       out += sse(chunk);
     }
     return out + "data: [DONE]\n\n";
@@ -376,8 +390,10 @@ std::vector<std::shared_ptr<engine::RequestHandle>> OpenAiApi::submit_all(std::v
     if (!handle) {
       // All or nothing: withdraw what this request already queued.
       for (auto& h : handles) h->cancel();
-      throw ApiError{503, "the server is at capacity (its queue of waiting requests is full); retry later", "",
-                     "server_error"};
+      throw ApiError{503,
+                     "the server is at capacity (its queue of waiting requests "
+                     "is full); retry later",
+                     "", "server_error"};
     }
     handles.push_back(std::move(handle));
   }

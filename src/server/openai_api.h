@@ -34,6 +34,10 @@ class OpenAiApi {
  private:
   Reply completions(const HttpRequest& request);
   Reply chat_completions(const HttpRequest& request);  // chat_completions.cpp
+  Reply responses(const HttpRequest& request);         // responses_api.cpp
+  // OpenAI chat messages (and tools, and the body's chat_template_kwargs)
+  // through the chat template; 400s name "messages" (chat_completions.cpp).
+  std::string render_chat(const Json* messages, const Json& tools, const Json& body) const;
   Reply tokenize(const HttpRequest& request);
   Reply detokenize(const HttpRequest& request);
   HttpResponse models(const std::string& id) const;

@@ -22,7 +22,8 @@ std::int32_t ScriptedModel::scripted_token(Track& track, std::int64_t position) 
     while (open != std::string::npos && open > 0 && prompt[open - 1] == '<') --open;
     const auto close = prompt.rfind(">>>");  // the script may end in ">"
     if (open != std::string::npos && close != std::string::npos && close >= open + 3) {
-      track.script = tokenizer_.encode(prompt.substr(open + 3, close - open - 3), /*add_special_tokens=*/false);
+      track.script = tokenizer_.encode(prompt.substr(open + 3, close - open - 3),
+                                       /*add_special_tokens=*/false);
       track.script.push_back(end_token_);
     }
   }

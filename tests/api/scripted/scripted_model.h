@@ -2,9 +2,9 @@
 // Test-only: a CausalLm that runs a real model (so the engine, KV cache and
 // server behave as in production) but replaces the logits so that greedy
 // decoding emits a script the prompt carries: the text between the last
-// "<<<" and the last ">>>" of a sequence's prompt is tokenized (special tokens included) and emitted
-// token by token, then the end token. Sequences without a script keep the
-// real model's logits.
+// "<<<" and the last ">>>" of a sequence's prompt is tokenized (special tokens
+// included) and emitted token by token, then the end token. Sequences without a
+// script keep the real model's logits.
 //
 // Sequences are told apart by their page table (stable for a sequence's
 // life) and recognized as new when a row at position 0 arrives, so the

@@ -4,7 +4,6 @@
 //
 //   arle_scripted_serve --model-path DIR [--port 0] [--end-token TOKEN]
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "cli/serve_command.h"
@@ -22,12 +21,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   options.engine.no_prefix_cache = true;  // the scripted model must see whole prompts
   try {
-    return arle::cli::run_serve(options, [&](std::unique_ptr<arle::model::CausalLm> model,
-                                             const arle::text::Tokenizer& tokenizer) {
-      const auto end = tokenizer.token_to_id(end_token);
-      if (!end) arle::throw_error(arle::ErrorCode::kInvalidArgument, "no token '{}'", end_token);
-      return std::make_unique<arle::testing::ScriptedModel>(std::move(model), tokenizer, *end);
-    });
+    return arle::cli::run_serve(
+        options, [&](std::unique_ptr<arle::model::CausalLm> model, const arle::text::Tokenizer& tokenizer) {
+          const auto end = tokenizer.token_to_id(end_token);
+          if (!end) arle::throw_error(arle::ErrorCode::kInvalidArgument, "no token '{}'", end_token);
+          return std::make_unique<arle::testing::ScriptedModel>(std::move(model), tokenizer, *end);
+        });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "arle_scripted_serve: %s\n", e.what());
     return 1;

@@ -5,14 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-targets=(safetensors_fuzz model_config_fuzz tokenizer_json_fuzz tokenizer_encode_fuzz chat_template_fuzz)
+targets=(safetensors_fuzz model_config_fuzz tokenizer_json_fuzz tokenizer_encode_fuzz chat_template_fuzz api_request_fuzz)
 
 cmake --preset fuzz
 cmake --build --preset fuzz --target "${targets[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work"/{safetensors_fuzz,model_config_fuzz,tokenizer_json_fuzz,tokenizer_encode_fuzz,chat_template_fuzz}
+mkdir -p "$work"/{safetensors_fuzz,model_config_fuzz,tokenizer_json_fuzz,tokenizer_encode_fuzz,chat_template_fuzz,api_request_fuzz}
 cp tests/fixtures/chat_templates/*.jinja "$work/chat_template_fuzz/"
+cp tests/fuzz/api_request_seeds/* "$work/api_request_fuzz/"
 cp tests/fixtures/safetensors_corpus/*.safetensors "$work/safetensors_fuzz/"
 for m in tests/fixtures/models/*/; do
   name=$(basename "$m")

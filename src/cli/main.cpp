@@ -154,6 +154,9 @@ int main(int argc, char** argv) {
   serve->add_option("--api-key", serve_options.api_key, "require 'Authorization: Bearer KEY' (or $ARLE_API_KEY)");
   serve->add_option("--max-model-len", serve_options.max_model_len, "prompt + output limit (default: the model's)");
   serve->add_option("--threads", serve_options.threads, "CPU threads (default: $ARLE_THREADS or all)");
+  serve->add_option("--max-connections", serve_options.max_connections, "open connections; beyond, 503 (default 1024)");
+  serve->add_option("--idle-timeout", serve_options.idle_timeout_seconds,
+                    "seconds a connection may stay silent or stalled (default 120)");
   arle::cli::add_engine_options(*serve, serve_options.engine);
 
   try {

@@ -56,6 +56,10 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   server::HttpServerConfig http;
   http.host = o.host;
   http.port = o.port;
+  if (o.max_connections < 1) throw_error(ErrorCode::kInvalidArgument, "--max-connections must be at least 1");
+  if (o.idle_timeout_seconds < 1) throw_error(ErrorCode::kInvalidArgument, "--idle-timeout must be at least 1");
+  http.max_connections = o.max_connections;
+  http.idle_timeout_seconds = o.idle_timeout_seconds;
   server::HttpServer server(http, [&](const server::HttpRequest& r) { return handler.handle(r); });
   log::info("serving '{}' on http://{}:{} (max model length {})", api.served_model_name, o.host, server.port(),
             api.max_model_len);

@@ -79,7 +79,8 @@ struct HttpServer::Impl {
           const std::string chunk = p.on_delta(i, *d);
           if (!sse || chunk.empty()) continue;
           stream.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
-          auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), kTuple);
+          const auto body = http::make_chunk(asio::buffer(chunk));
+          auto [ec, n] = co_await asio::async_write(stream, body, kTuple);
           ok = !ec;
         }
         if (done) ended[i] = true;
@@ -115,11 +116,28 @@ struct HttpServer::Impl {
     if (!co_await pump(stream, p, /*sse=*/true)) co_return false;
     const std::string tail = p.on_end ? p.on_end() : std::string();
     if (!tail.empty()) {
-      auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(tail)), kTuple);
+      const auto body = http::make_chunk(asio::buffer(tail));
+      auto [ec, n] = co_await asio::async_write(stream, body, kTuple);
       if (ec) co_return false;
     }
-    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
+    const auto last = http::make_chunk_last();
+    auto [ec, n] = co_await asio::async_write(stream, last, kTuple);
     co_return !ec;
+  }
+
+  // After refusing a request mid-body: stop sending, then read and drop what
+  // the client is still sending (bounded in time and bytes), so that it sees
+  // the response rather than a reset connection.
+  asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(5));
+    std::vector<char> sink(64 << 10);
+    for (std::size_t total = 0; total < (256u << 20);) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (ec) break;
+      total += n;
+    }
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -138,8 +156,11 @@ struct HttpServer::Impl {
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         bool ok = false;
-        co_await write_whole(stream, error_json({413, "the request is larger than the server accepts", ""}), 11, false,
-                             ok);
+        // Named, not a temporary: g++ 12 destroys temporaries of a co_await
+        // expression twice (free(): invalid pointer).
+        const HttpResponse too_large = error_json({413, "the request is larger than the server accepts", ""});
+        co_await write_whole(stream, too_large, 11, false, ok);
+        co_await linger(stream);
         break;
       }
       if (ec) break;  // closed, timed out or not HTTP
@@ -147,8 +168,8 @@ struct HttpServer::Impl {
       const bool keep_alive = req.keep_alive();
       if (active > config.max_connections) {
         bool ok = false;
-        co_await write_whole(stream, error_json({503, "too many connections", "", "server_error"}), req.version(),
-                             false, ok);
+        const HttpResponse busy = error_json({503, "too many connections", "", "server_error"});
+        co_await write_whole(stream, busy, req.version(), false, ok);
         break;
       }
       HttpRequest hr;

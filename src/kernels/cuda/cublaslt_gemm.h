@@ -1,0 +1,42 @@
+#pragma once
+// GEMMs through cuBLASLt: y[M, N] = x[M, K] * w[N, K]^T (+ bias[N]), bf16 (or
+// f16/f32) in and out, float32 accumulation. One matmul plan per shape and
+// dtype is built on first use (descriptors, layouts and the heuristic's best
+// algorithm for the workspace) and reused, so a steady state makes no
+// heuristic queries and CUDA graphs can capture the calls.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "tensor/tensor.h"
+
+struct CUstream_st;
+
+namespace arle::kernels::cuda {
+
+class CublasLtGemm {
+ public:
+  explicit CublasLtGemm(std::size_t workspace_bytes = 32u << 20, int device = 0);
+  ~CublasLtGemm();
+  CublasLtGemm(const CublasLtGemm&) = delete;
+  CublasLtGemm& operator=(const CublasLtGemm&) = delete;
+
+  // x [M, K] (rows may be strided), w [N, K] contiguous, bias [N] or
+  // undefined, out [M, N] (rows may be strided); all on this device, one
+  // dtype. Enqueued on `stream` (null: the default stream).
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out, CUstream_st* stream = nullptr);
+
+ private:
+  struct Plan;
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, bool>;
+  Plan& plan(const Key& key);
+
+  void* handle_ = nullptr;  // cublasLtHandle_t
+  Tensor workspace_;
+  std::map<Key, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace arle::kernels::cuda

@@ -1,0 +1,116 @@
+#include "kernels/cuda/cuda_ops.h"
+
+#include <cuda_runtime_api.h>
+
+#include "common/error.h"
+#include "kernels/cuda/cuda_error.h"
+#include "kernels/cuda/device_memory.h"
+#include "kernels/cuda/kernels.h"
+
+namespace arle::kernels::cuda {
+namespace {
+
+// bf16 or float32 storage on a CUDA device, rows dense.
+bool is_bf16(const Tensor& t, const char* what) {
+  if (t.device().is_cpu()) throw_error(ErrorCode::kInvalidArgument, "{}: tensor is on the CPU", what);
+  if (t.dtype() != DType::kBF16 && t.dtype() != DType::kF32) {
+    throw_error(ErrorCode::kInvalidArgument, "{}: {} tensors are not supported", what, dtype_name(t.dtype()));
+  }
+  if (t.dim() == 2 && t.strides()[1] != 1) throw_error(ErrorCode::kInvalidArgument, "{}: rows must be dense", what);
+  return t.dtype() == DType::kBF16;
+}
+
+void same_dtype(const Tensor& a, const Tensor& b, const char* what) {
+  if (a.dtype() != b.dtype()) throw_error(ErrorCode::kInvalidArgument, "{}: dtypes differ", what);
+}
+
+void check_2d(const Tensor& t, const char* what) {
+  if (t.dim() != 2) throw_error(ErrorCode::kInvalidArgument, "{}: expected a 2-D tensor", what);
+}
+
+}  // namespace
+
+Tensor upload_i32(const std::vector<std::int32_t>& values, int device) {
+  Tensor out = device_empty({static_cast<std::int64_t>(values.size())}, DType::kI32, device);
+  if (!values.empty()) {
+    ARLE_CUDA_CHECK(cudaMemcpy(out.raw_data(), values.data(), out.nbytes(), cudaMemcpyHostToDevice));
+  }
+  return out;
+}
+
+void embedding(const Tensor& table, const Tensor& ids, const Tensor& out, CUstream_st* stream) {
+  const bool bf16 = is_bf16(table, "embedding");
+  check_2d(table, "embedding");
+  check_2d(out, "embedding");
+  same_dtype(table, out, "embedding");
+  if (ids.dtype() != DType::kI32 || ids.dim() != 1 || ids.size(0) != out.size(0) || out.size(1) != table.size(1)) {
+    throw_error(ErrorCode::kInvalidArgument, "embedding: ids {} and out {} do not fit table {}",
+                shape_to_string(ids.shape()), shape_to_string(out.shape()), shape_to_string(table.shape()));
+  }
+  launch_embedding(ids.data<std::int32_t>(), out.size(0), table.raw_data(), table.size(1), out.raw_data(),
+                   out.row_stride(), bf16, stream);
+}
+
+void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Tensor& out, const Tensor& residual,
+              CUstream_st* stream) {
+  const bool bf16 = is_bf16(x, "rms_norm");
+  check_2d(x, "rms_norm");
+  check_2d(out, "rms_norm");
+  same_dtype(x, w, "rms_norm");
+  same_dtype(x, out, "rms_norm");
+  if (w.numel() != x.size(1) || out.shape() != x.shape() || (residual.defined() && residual.shape() != x.shape())) {
+    throw_error(ErrorCode::kInvalidArgument, "rms_norm: shapes do not fit");
+  }
+  if (residual.defined()) {
+    is_bf16(residual, "rms_norm");
+    same_dtype(x, residual, "rms_norm");
+  }
+  launch_rms_norm(x.raw_data(), x.row_stride(), residual.defined() ? residual.raw_data() : nullptr,
+                  residual.defined() ? residual.row_stride() : 0, w.raw_data(), out.raw_data(), out.row_stride(),
+                  x.size(0), x.size(1), eps, offset, bf16, stream);
+}
+
+void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w, float eps, bool norm_offset,
+                    const Tensor& cos, const Tensor& sin, cpu::RopeLayout layout, CUstream_st* stream) {
+  const bool bf16 = is_bf16(x, "head_norm_rope");
+  check_2d(x, "head_norm_rope");
+  if (head_dim <= 0 || x.size(1) % head_dim != 0) {
+    throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: width {} is not a multiple of head_dim {}", x.size(1),
+                head_dim);
+  }
+  if (cos.dtype() != DType::kF32 || sin.dtype() != DType::kF32 || cos.shape() != sin.shape() || cos.dim() != 2 ||
+      cos.size(0) != x.size(0) || 2 * cos.size(1) > head_dim || !cos.is_contiguous() || !sin.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: cos/sin must be float32 [rows, rotary_dim/2]");
+  }
+  if (norm_w.defined()) {
+    same_dtype(x, norm_w, "head_norm_rope");
+    if (norm_w.numel() != head_dim) throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: norm weight size");
+  }
+  launch_head_norm_rope(x.raw_data(), x.row_stride(), x.size(0), x.size(1) / head_dim, head_dim,
+                        norm_w.defined() ? norm_w.raw_data() : nullptr, eps, norm_offset, cos.data<float>(),
+                        sin.data<float>(), 2 * cos.size(1), layout == cpu::RopeLayout::kNeox, bf16, stream);
+}
+
+void silu_and_mul(const Tensor& gate_up, const Tensor& out, CUstream_st* stream) {
+  const bool bf16 = is_bf16(gate_up, "silu_and_mul");
+  check_2d(gate_up, "silu_and_mul");
+  check_2d(out, "silu_and_mul");
+  same_dtype(gate_up, out, "silu_and_mul");
+  if (gate_up.size(1) != 2 * out.size(1) || gate_up.size(0) != out.size(0)) {
+    throw_error(ErrorCode::kInvalidArgument, "silu_and_mul: {} does not fit {}", shape_to_string(gate_up.shape()),
+                shape_to_string(out.shape()));
+  }
+  launch_silu_and_mul(gate_up.raw_data(), gate_up.row_stride(), out.raw_data(), out.row_stride(), out.size(0),
+                      out.size(1), bf16, stream);
+}
+
+void add(const Tensor& x, const Tensor& y, CUstream_st* stream) {
+  const bool bf16 = is_bf16(x, "add");
+  same_dtype(x, y, "add");
+  if (x.shape() != y.shape() || !x.is_contiguous() || !y.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "add: shapes differ or are strided");
+  }
+  launch_add(x.raw_data(), y.raw_data(), x.numel(), bf16, stream);
+}
+
+}  // namespace arle::kernels::cuda

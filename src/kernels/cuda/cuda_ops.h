@@ -1,0 +1,36 @@
+#pragma once
+// The CUDA kernels on Tensors: shape, dtype and device checks in front of
+// kernels.h and the cuBLASLt GEMM. Activations are bf16 (or float32) device
+// tensors [rows, width] whose rows may be strided; weights are contiguous and
+// of the activations' dtype. Every call is enqueued on `stream` (null: the
+// default stream) and returns without waiting.
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/rope.h"
+#include "tensor/tensor.h"
+
+struct CUstream_st;
+
+namespace arle::kernels::cuda {
+
+// int32 values on the device (token ids, row indices).
+Tensor upload_i32(const std::vector<std::int32_t>& values, int device = 0);
+
+// out[r] = table[ids[r]]; ids are int32 on the device and must be in range.
+void embedding(const Tensor& table, const Tensor& ids, const Tensor& out, CUstream_st* stream = nullptr);
+// out = RMSNorm(x) * (offset ? 1 + w : w). With a residual: residual += x,
+// then out = RMSNorm(residual) (x and out may be the same tensor).
+void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Tensor& out,
+              const Tensor& residual = {}, CUstream_st* stream = nullptr);
+// In place on every head_dim slice of every row of x: RMSNorm with norm_w
+// (when defined), then RoPE with cos/sin [rows, rotary_dim/2] float32.
+void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w, float eps, bool norm_offset,
+                    const Tensor& cos, const Tensor& sin, cpu::RopeLayout layout, CUstream_st* stream = nullptr);
+// [rows, 2d] = [gate | up] -> out [rows, d].
+void silu_and_mul(const Tensor& gate_up, const Tensor& out, CUstream_st* stream = nullptr);
+// x += y (same shape, contiguous).
+void add(const Tensor& x, const Tensor& y, CUstream_st* stream = nullptr);
+
+}  // namespace arle::kernels::cuda

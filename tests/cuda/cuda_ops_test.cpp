@@ -1,0 +1,201 @@
+// Every CUDA op against the CPU op on random inputs (odd sizes, strided rows,
+// widths past the shared-memory opt-in), in bf16 and float32. The CPU side
+// gets the inputs rounded to the device dtype, so the comparison measures the
+// kernel: relative L2 error under 1e-2 in bf16 and 1e-5 in float32 (GEMMs in
+// float32 use TF32: 2e-3). Outputs are poisoned with NaN first, so an element
+// a kernel never wrote fails the check. Runs on the GPU machine (label gpu).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/cuda/cublaslt_gemm.h"
+#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/cuda_probe.h"
+#include "kernels/cuda/device_memory.h"
+#include "kernels/ops.h"
+#include "tensor/float_convert.h"
+
+namespace arle::kernels::cuda {
+namespace {
+
+Tensor random_f32(const Shape& shape, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Tensor t = Tensor::empty(shape, DType::kF32);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+// The values the device sees: rounded through `dtype`.
+Tensor rounded(const Tensor& t, DType dtype) {
+  Tensor narrow = Tensor::empty(t.shape(), dtype);
+  convert_from_f32(t.data<float>(), narrow.raw_data(), dtype, static_cast<std::size_t>(t.numel()));
+  return narrow.to_f32();
+}
+
+Tensor poisoned(const Shape& shape, DType dtype) {
+  Tensor t = device_empty(shape, dtype);
+  fill_bytes(t, 0xFF);
+  return t;
+}
+
+// Relative L2 error of `got` against `want`; every element must be finite.
+double relative_error(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  double diff = 0, norm = 0;
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    const double g = got.data<float>()[i], w = want.data<float>()[i];
+    if (!std::isfinite(g)) {
+      ADD_FAILURE() << "element " << i << " is not finite (never written?)";
+      return INFINITY;
+    }
+    diff += (g - w) * (g - w);
+    norm += w * w;
+  }
+  return norm == 0 ? std::sqrt(diff) : std::sqrt(diff / norm);
+}
+
+double tolerance(DType dtype) { return dtype == DType::kBF16 ? 1e-2 : 1e-5; }
+
+class CudaOps : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override {
+    const CudaProbe probe = probe_cuda();
+    ASSERT_FALSE(probe.gpus.empty()) << "no CUDA device: " << probe.error;
+    ASSERT_TRUE(probe.gpus[0].kernel_ok) << probe.gpus[0].error;
+  }
+  DType dtype() const { return GetParam(); }
+};
+
+TEST_P(CudaOps, LinearMatchesCpu) {
+  CublasLtGemm gemm;
+  struct Case {
+    std::int64_t m, n, k;
+    bool bias, strided;
+  };
+  for (const Case c : {Case{1, 1, 1, false, false}, Case{7, 33, 65, true, false}, Case{128, 256, 512, false, true},
+                       Case{300, 1000, 96, true, true}, Case{1, 4096, 1024, false, false}}) {
+    SCOPED_TRACE(testing::Message() << c.m << "x" << c.n << "x" << c.k << (c.bias ? " bias" : "")
+                                    << (c.strided ? " strided" : ""));
+    const Tensor wide = rounded(random_f32({c.m, c.k + (c.strided ? 24 : 0)}, 1), dtype());
+    const Tensor x = wide.narrow_cols(0, c.k);
+    const Tensor w = rounded(random_f32({c.n, c.k}, 2), dtype());
+    const Tensor b = c.bias ? rounded(random_f32({c.n}, 3), dtype()) : Tensor();
+    const Tensor want = ops::linear(x.to_f32(), w, b);
+
+    const Tensor x_dev = to_device(wide, dtype()).narrow_cols(0, c.k);
+    Tensor out_wide = poisoned({c.m, c.n + (c.strided ? 8 : 0)}, dtype());
+    const Tensor out = out_wide.narrow_cols(0, c.n);
+    gemm.linear(x_dev, to_device(w, dtype()), c.bias ? to_device(b, dtype()) : Tensor(), out);
+    const double tol = dtype() == DType::kF32 ? 2e-3 : tolerance(dtype());
+    EXPECT_LT(relative_error(to_host_f32(out), want), tol);
+  }
+}
+
+TEST_P(CudaOps, EmbeddingGathersRows) {
+  const Tensor table = rounded(random_f32({1000, 72}, 4), dtype());
+  const std::vector<std::int32_t> ids = {0, 999, 5, 5, 123, 777, 1};
+  const Tensor want = ops::embedding(table, ids);
+  Tensor out = poisoned({static_cast<std::int64_t>(ids.size()), 72}, dtype());
+  embedding(to_device(table, dtype()), upload_i32(ids), out);
+  EXPECT_EQ(relative_error(to_host_f32(out), want), 0.0);
+}
+
+TEST_P(CudaOps, RmsNormMatchesCpu) {
+  for (const std::int64_t width : {1, 17, 1024, 5120, 16384}) {
+    for (const bool offset : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "width " << width << (offset ? " offset" : ""));
+      const Tensor x = rounded(random_f32({5, width}, 5), dtype());
+      const Tensor w = rounded(random_f32({width}, 6, 0.5f, 1.5f), dtype());
+      const Tensor want = ops::rms_norm(x, w, 1e-6f, offset);
+      Tensor out = poisoned({5, width}, dtype());
+      rms_norm(to_device(x, dtype()), to_device(w, dtype()), 1e-6f, offset, out);
+      EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+    }
+  }
+}
+
+TEST_P(CudaOps, FusedResidualRmsNormMatchesCpu) {
+  const std::int64_t width = 896;
+  const Tensor x = rounded(random_f32({9, width}, 7), dtype());
+  const Tensor residual = rounded(random_f32({9, width}, 8), dtype());
+  const Tensor w = rounded(random_f32({width}, 9, 0.5f, 1.5f), dtype());
+  Tensor sum = residual.to_f32();
+  ops::add(sum, x);
+  const Tensor want = ops::rms_norm(sum, w, 1e-5f, false);
+
+  const Tensor x_dev = to_device(x, dtype());
+  const Tensor residual_dev = to_device(residual, dtype());
+  rms_norm(x_dev, to_device(w, dtype()), 1e-5f, false, x_dev, residual_dev);  // in place, as the model runs it
+  EXPECT_LT(relative_error(to_host_f32(residual_dev), sum), tolerance(dtype()));
+  EXPECT_LT(relative_error(to_host_f32(x_dev), want), tolerance(dtype()));
+}
+
+TEST_P(CudaOps, HeadNormRopeMatchesCpu) {
+  const std::int64_t rows = 9, heads = 3;
+  for (const std::int64_t head_dim : {8, 16, 32, 64, 128, 256}) {
+    for (const std::int64_t rotary_dim : {head_dim, head_dim / 2}) {
+      for (const auto layout : {cpu::RopeLayout::kNeox, cpu::RopeLayout::kInterleaved}) {
+        for (const bool norm : {false, true}) {
+          SCOPED_TRACE(testing::Message() << "head_dim " << head_dim << " rotary " << rotary_dim << " layout "
+                                          << static_cast<int>(layout) << (norm ? " norm" : ""));
+          const Tensor wide = rounded(random_f32({rows, heads * head_dim + 40}, 10), dtype());
+          const Tensor w = rounded(random_f32({head_dim}, 11, 0.5f, 1.5f), dtype());
+          const Tensor angles = random_f32({rows, rotary_dim / 2}, 12, 0.0f, 6.28f);
+          Tensor cos = Tensor::empty(angles.shape(), DType::kF32), sin = Tensor::empty(angles.shape(), DType::kF32);
+          for (std::int64_t i = 0; i < angles.numel(); ++i) {
+            cos.data<float>()[i] = std::cos(angles.data<float>()[i]);
+            sin.data<float>()[i] = std::sin(angles.data<float>()[i]);
+          }
+          Tensor want = wide.narrow_cols(0, heads * head_dim).to_f32();
+          if (norm) ops::rms_norm_heads(want, w, 1e-6f);
+          ops::rope(want, head_dim, cos, sin, layout);
+
+          const Tensor x = to_device(wide, dtype()).narrow_cols(0, heads * head_dim);
+          head_norm_rope(x, head_dim, norm ? to_device(w, dtype()) : Tensor(), 1e-6f, false,
+                         to_device(cos, DType::kF32), to_device(sin, DType::kF32), layout);
+          EXPECT_LT(relative_error(to_host_f32(x), want), tolerance(dtype()));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(CudaOps, SiluAndMulMatchesCpu) {
+  const Tensor wide = rounded(random_f32({7, 2 * 1000 + 16}, 13, -4.0f, 4.0f), dtype());
+  const Tensor gate_up = wide.narrow_cols(0, 2000);
+  const Tensor want = ops::silu_and_mul(gate_up.to_f32());
+  Tensor out = poisoned({7, 1000}, dtype());
+  silu_and_mul(to_device(wide, dtype()).narrow_cols(0, 2000), out);
+  EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+}
+
+TEST_P(CudaOps, AddMatchesCpu) {
+  const Tensor x = rounded(random_f32({11, 333}, 14), dtype());
+  const Tensor y = rounded(random_f32({11, 333}, 15), dtype());
+  Tensor want = x.to_f32();
+  ops::add(want, y);
+  const Tensor x_dev = to_device(x, dtype());
+  add(x_dev, to_device(y, dtype()));
+  EXPECT_LT(relative_error(to_host_f32(x_dev), want), tolerance(dtype()));
+}
+
+TEST_P(CudaOps, BadShapesAreErrors) {
+  const Tensor x = poisoned({4, 8}, dtype());
+  EXPECT_THROW(silu_and_mul(x, poisoned({4, 3}, dtype())), Error);
+  EXPECT_THROW(rms_norm(x, poisoned({7}, dtype()), 1e-6f, false, x), Error);
+  EXPECT_THROW(add(x, poisoned({4, 9}, dtype())), Error);
+  EXPECT_THROW(embedding(poisoned({10, 8}, dtype()), upload_i32({1, 2}), x), Error);
+  CublasLtGemm gemm;
+  EXPECT_THROW(gemm.linear(x, poisoned({5, 7}, dtype()), Tensor(), poisoned({4, 5}, dtype())), Error);
+  EXPECT_THROW(rms_norm(Tensor::zeros({4, 8}, dtype()), Tensor::zeros({8}, dtype()), 1e-6f, false,
+                        Tensor::zeros({4, 8}, dtype())),
+               Error);  // CPU tensors
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOps, ::testing::Values(DType::kBF16, DType::kF32),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+}  // namespace
+}  // namespace arle::kernels::cuda

@@ -5,6 +5,7 @@ compared position by position: prompt logprobs, top-5 alternatives and the
 greedy continuation (up to the first near-tie).
 
 usage: compare_real_shapes.py ARLE CONFIGS_DIR TOKENIZER_DIR WORK_DIR
+$ARLE_GENERATE_ARGS is added to every `arle generate` (e.g. "--backend cuda").
 """
 import json
 import os
@@ -41,7 +42,8 @@ for name, (folder, overrides) in MODELS.items():
         if f.startswith("tokenizer") or f == "special_tokens_map.json":
             shutil.copy(os.path.join(tok_dir, f), d)
     start = time.time()
-    p = subprocess.run([arle, "--log-level", "info", "generate", "--model-path", d, "--prompt-ids",
+    extra = os.environ.get("ARLE_GENERATE_ARGS", "").split()
+    p = subprocess.run([arle, "--log-level", "info", "generate", *extra, "--model-path", d, "--prompt-ids",
                         ",".join(map(str, PROMPT)), "--max-tokens", str(NEW), "--temperature", "0", "--ignore-eos",
                         "--echo", "--logprobs", "5", "--json"], capture_output=True, text=True)
     seconds = time.time() - start

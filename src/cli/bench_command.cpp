@@ -54,7 +54,7 @@ Loaded load(const BenchOptions& o) {
   if (o.threads) set_kernel_threads(*o.threads);
   Loaded l;
   l.tokenizer = text::Tokenizer::load(o.model_path);
-  l.model = model::load_causal_lm(o.model_path);
+  l.model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
   return l;
 }
 

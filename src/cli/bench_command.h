@@ -15,6 +15,7 @@ struct BenchOptions {
   std::string model_path;
   EngineOptions engine;
   std::optional<int> threads;
+  std::string backend = "auto";  // auto, cpu or cuda
   std::uint64_t seed = 0;
   bool json = false;
   // throughput

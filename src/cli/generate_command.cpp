@@ -86,7 +86,7 @@ int run_generate(const GenerateOptions& o) {
   const model::ModelConfig config = model::load_model_config(o.model_path);
   engine::validate_generate_request(request, config);
   if (!o.ignore_eos) request.stop_token_ids = engine::model_eos_token_ids(config, generation, *tokenizer);
-  auto model = model::load_causal_lm(o.model_path);
+  auto model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
 
   std::string prompt_text;
   if (o.echo) prompt_text = tokenizer->decode(request.prompt_ids, /*skip_special_tokens=*/true);

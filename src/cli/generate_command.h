@@ -28,6 +28,7 @@ struct GenerateOptions {
   bool json = false;
   bool ignore_eos = false;
   std::optional<int> threads;
+  std::string backend = "auto";  // auto, cpu or cuda
   std::int64_t prefill_chunk = 512;
 };
 

@@ -49,7 +49,7 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   } catch (const Error& e) {
     log::warn("no chat template ({}): /v1/chat/completions will answer 400", e.what());
   }
-  auto model = model::load_causal_lm(o.model_path);
+  auto model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
   if (wrap_model) model = wrap_model(std::move(model), *tokenizer);
   engine::Engine engine(*model, *tokenizer, config);
   server::OpenAiApi handler(engine, *tokenizer, chat_template.get(), api);

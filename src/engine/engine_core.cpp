@@ -9,8 +9,10 @@
 namespace arle::engine {
 namespace {
 
-std::int64_t pool_pages(const model::ModelConfig& config, const EngineConfig& c) {
-  const std::int64_t pages = c.kv_pages > 0 ? c.kv_pages : KvPool::pages_for_bytes(config, c.kv_cache_bytes, c.page_size);
+std::int64_t pool_pages(const model::CausalLm& model, const EngineConfig& c) {
+  const std::int64_t pages = c.kv_pages > 0 ? c.kv_pages
+                                            : KvPool::pages_for_bytes(model.config(), c.kv_cache_bytes, c.page_size,
+                                                                      model.kv_storage().dtype);
   if (pages < 1) {
     throw_error(ErrorCode::kInvalidArgument, "the KV cache budget of {} bytes holds no page of {} tokens",
                 c.kv_cache_bytes, c.page_size);
@@ -28,7 +30,7 @@ EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer,
     : model_(model),
       tokenizer_(tokenizer),
       config_(config),
-      pool_(model.config(), pool_pages(model.config(), config), config.page_size),
+      pool_(model.config(), pool_pages(model, config), config.page_size, model.kv_storage()),
       cache_(pool_),
       scheduler_(config.scheduler, pool_, cache_),
       runner_(model, pool_) {

@@ -50,7 +50,8 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
 
   // Pages for the whole sequence up front: one sequence never waits for memory.
   const std::int64_t capacity = prompt_len + max_tokens;
-  model::PagedKvCache cache(config, std::max<std::int64_t>(1, model::pages_for_tokens(capacity)));
+  model::PagedKvCache cache(config, std::max<std::int64_t>(1, model::pages_for_tokens(capacity)),
+                            model::kDefaultPageSize, model.kv_storage());
   std::vector<std::int32_t> page_table(static_cast<std::size_t>(cache.num_pages()));
   std::iota(page_table.begin(), page_table.end(), 0);
 

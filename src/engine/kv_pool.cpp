@@ -1,19 +1,19 @@
 #include "engine/kv_pool.h"
 
-#include <cstring>
-
 #include "common/error.h"
 
 namespace arle::engine {
 
-KvPool::KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size)
-    : cache_(config, num_pages, page_size), refs_(static_cast<std::size_t>(num_pages), 0) {
+KvPool::KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size,
+               model::KvStorage storage)
+    : cache_(config, num_pages, page_size, std::move(storage)), refs_(static_cast<std::size_t>(num_pages), 0) {
   free_.reserve(static_cast<std::size_t>(num_pages));
   for (std::int64_t p = num_pages; p-- > 0;) free_.push_back(static_cast<std::int32_t>(p));
 }
 
-std::int64_t KvPool::pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size) {
-  const std::size_t per_page = model::PagedKvCache::bytes_per_token(config) * static_cast<std::size_t>(page_size);
+std::int64_t KvPool::pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size,
+                                     DType dtype) {
+  const std::size_t per_page = model::PagedKvCache::bytes_per_token(config, dtype) * static_cast<std::size_t>(page_size);
   return per_page == 0 ? 0 : static_cast<std::int64_t>(bytes / per_page);
 }
 
@@ -39,15 +39,7 @@ std::int32_t KvPool::copy_on_write(std::int32_t page) {
   if (ref_count(page) == 1) return page;
   const std::int32_t copy = allocate();
   if (copy < 0) return -1;
-  for (std::int64_t layer = 0; layer < cache_.num_layers(); ++layer) {
-    if (!cache_.has_layer(layer)) continue;
-    for (const Tensor* t : {&cache_.k(layer), &cache_.v(layer)}) {
-      const std::size_t page_bytes = t->nbytes() / static_cast<std::size_t>(num_pages());
-      auto* base = static_cast<std::uint8_t*>(t->raw_data());
-      std::memcpy(base + page_bytes * static_cast<std::size_t>(copy), base + page_bytes * static_cast<std::size_t>(page),
-                  page_bytes);
-    }
-  }
+  cache_.copy_page(page, copy);
   release(page);
   return copy;
 }

@@ -15,10 +15,12 @@ namespace arle::engine {
 
 class KvPool {
  public:
-  KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size = model::kDefaultPageSize);
+  KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size = model::kDefaultPageSize,
+         model::KvStorage storage = {});
 
   // Pages that fit in `bytes` for this model (at least 1 when bytes allow).
-  static std::int64_t pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size);
+  static std::int64_t pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size,
+                                      DType dtype = DType::kF32);
 
   model::PagedKvCache& cache() { return cache_; }
   std::int64_t page_size() const { return cache_.page_size(); }

@@ -7,11 +7,46 @@
 #include "common/units.h"
 #include "model/checkpoint.h"
 #include "model/decoder_lm.h"
+#include "kernels/cuda/cuda_probe.h"
+#if ARLE_WITH_CUDA
+#include "model/cuda_decoder_lm.h"
+#endif
 
 namespace arle::model {
 
-std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir) {
+Backend parse_backend(std::string_view name) {
+  if (name == "auto") return Backend::kAuto;
+  if (name == "cpu") return Backend::kCpu;
+  if (name == "cuda") return Backend::kCuda;
+  throw_error(ErrorCode::kInvalidArgument, "--backend '{}' must be auto, cpu or cuda", name);
+}
+
+namespace {
+
+// kAuto and kCuda resolved against this build and machine.
+Backend resolve_backend(Backend backend) {
+  if (backend == Backend::kCpu) return backend;
+  const kernels::cuda::CudaProbe probe = kernels::cuda::probe_cuda();
+  if (!probe.compiled && backend == Backend::kAuto) return Backend::kCpu;  // a CPU build: nothing to say
+  std::string why;
+  if (!probe.compiled) {
+    why = "this build has no CUDA backend";
+  } else if (probe.gpus.empty()) {
+    why = probe.error.empty() ? "no GPU is visible" : probe.error;
+  } else if (!probe.gpus[0].kernel_ok) {
+    why = probe.gpus[0].error;
+  }
+  if (why.empty()) return Backend::kCuda;
+  if (backend == Backend::kCuda) throw_error(ErrorCode::kUnsupported, "--backend cuda: {}", why);
+  log::info("running on the CPU: {}", why);
+  return Backend::kCpu;
+}
+
+}  // namespace
+
+std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend requested) {
   const auto start = std::chrono::steady_clock::now();
+  const Backend backend = resolve_backend(requested);
   ModelConfig config = load_model_config(model_dir);
   switch (config.architecture) {
     case Architecture::kLlama:
@@ -38,10 +73,17 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir)
   log::info("loading {} ({} layers, hidden {}) from {}", config.architecture_name, config.num_layers,
             config.hidden_size, model_dir.string());
   DecoderWeights weights = load_decoder_weights(config, Checkpoint::open(model_dir));
-  const std::size_t bytes = weights.bytes;
-  auto model = std::make_unique<DecoderLm>(std::move(config), std::move(weights));
+  std::unique_ptr<CausalLm> model;
+  const char* where = "float32 weights";
+#if ARLE_WITH_CUDA
+  if (backend == Backend::kCuda) {
+    model = std::make_unique<CudaDecoderLm>(std::move(config), weights);
+    where = "bf16 weights on cuda:0";
+  }
+#endif
+  if (!model) model = std::make_unique<DecoderLm>(std::move(config), std::move(weights));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::info("loaded {} of float32 weights in {:.2f} s", human_bytes(bytes), seconds);
+  log::info("loaded {} of {} in {:.2f} s", human_bytes(model->weight_bytes()), where, seconds);
   return model;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "model/forward_batch.h"
 #include "model/generation_config.h"
@@ -25,11 +26,20 @@ class CausalLm {
   virtual Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) = 0;
   // Bytes of weights held in memory.
   virtual std::size_t weight_bytes() const = 0;
+  // How this backend keeps KV pages (default: float32 in CPU memory).
+  virtual KvStorage kv_storage() const { return {}; }
 };
+
+// Where the model runs. kAuto: CUDA when this build has it and a GPU runs
+// its kernels, else the CPU (with a log line saying why).
+enum class Backend { kAuto, kCpu, kCuda };
+// "auto", "cpu" or "cuda"; throws kInvalidArgument otherwise.
+Backend parse_backend(std::string_view name);
 
 // Reads config.json and the safetensors weights of `model_dir`. Throws
 // arle::Error: kNotFound, kInvalidModel (missing or misshapen tensors, a
-// broken file) or kUnsupported (an architecture this backend cannot run).
-std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir);
+// broken file) or kUnsupported (an architecture this backend cannot run, or
+// kCuda on a build or machine without CUDA).
+std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend backend = Backend::kCpu);
 
 }  // namespace arle::model

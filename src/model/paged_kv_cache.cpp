@@ -1,11 +1,16 @@
 #include "model/paged_kv_cache.h"
 
+#include <cstring>
+
 #include "common/error.h"
 
 namespace arle::model {
 
-PagedKvCache::PagedKvCache(const ModelConfig& config, std::int64_t num_pages, std::int64_t page_size)
-    : num_pages_(num_pages), page_size_(page_size) {
+PagedKvCache::PagedKvCache(const ModelConfig& config, std::int64_t num_pages, std::int64_t page_size,
+                           KvStorage storage)
+    : num_pages_(num_pages), page_size_(page_size), storage_(std::move(storage)) {
+  if (!storage_.allocate) storage_.allocate = [](const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype); };
+  if (!storage_.copy) storage_.copy = [](void* dst, const void* src, std::size_t n) { std::memcpy(dst, src, n); };
   if (num_pages <= 0 || page_size <= 0) {
     throw_error(ErrorCode::kInvalidArgument, "KV cache needs positive page count and size, got {} x {}", num_pages,
                 page_size);
@@ -19,8 +24,8 @@ PagedKvCache::PagedKvCache(const ModelConfig& config, std::int64_t num_pages, st
     // Not zeroed: a slot is always written before it is read, and untouched
     // pages of a large pool then cost no resident memory.
     const Shape shape{num_pages, page_size, config.num_kv_heads, config.head_dim};
-    k_.push_back(Tensor::empty(shape, DType::kF32));
-    v_.push_back(Tensor::empty(shape, DType::kF32));
+    k_.push_back(storage_.allocate(shape, storage_.dtype));
+    v_.push_back(storage_.allocate(shape, storage_.dtype));
   }
 }
 
@@ -42,10 +47,24 @@ std::size_t PagedKvCache::bytes() const {
   return total;
 }
 
-std::size_t PagedKvCache::bytes_per_token(const ModelConfig& config) {
+void PagedKvCache::copy_page(std::int32_t src, std::int32_t dst) {
+  if (src < 0 || dst < 0 || src >= num_pages_ || dst >= num_pages_) {
+    throw_error(ErrorCode::kInternal, "copy_page {} -> {} outside {} pages", src, dst, num_pages_);
+  }
+  for (std::vector<Tensor>* tensors : {&k_, &v_}) {
+    for (const Tensor& t : *tensors) {
+      const std::size_t page_bytes = t.nbytes() / static_cast<std::size_t>(num_pages_);
+      auto* base = static_cast<std::uint8_t*>(t.raw_data());
+      storage_.copy(base + page_bytes * static_cast<std::size_t>(dst), base + page_bytes * static_cast<std::size_t>(src),
+                    page_bytes);
+    }
+  }
+}
+
+std::size_t PagedKvCache::bytes_per_token(const ModelConfig& config, DType dtype) {
   std::size_t layers = 0;
   for (LayerType t : config.layer_types) layers += t == LayerType::kFullAttention ? 1 : 0;
-  return 2 * layers * static_cast<std::size_t>(config.kv_size()) * sizeof(float);
+  return 2 * layers * static_cast<std::size_t>(config.kv_size()) * dtype_size(dtype);
 }
 
 }  // namespace arle::model

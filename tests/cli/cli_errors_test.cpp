@@ -31,6 +31,18 @@ TEST(CliErrors, BadEnvironmentModelPath) {
   expect_one_line_error(run_arle("inspect", "ARLE_MODEL=/no/such/dir"), "(from ARLE_MODEL) does not exist", 1);
 }
 
+TEST(CliErrors, Backend) {
+  expect_one_line_error(run_arle("--log-level warn generate --prompt x --backend tpu"), "must be auto, cpu or cuda");
+#if !ARLE_WITH_CUDA
+  // A CPU-only build (CI's) has no CUDA: asking for it is an error, auto is the CPU.
+  expect_one_line_error(run_arle("--log-level warn generate --prompt x --backend cuda"),
+                        "--backend cuda: this build has no CUDA backend", 1);
+#endif
+  CommandResult r = run_arle("--log-level warn generate --prompt Once --max-tokens 3 --backend auto");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(Cli, VersionAndHelp) {
   CommandResult v = run_arle("--version");
   EXPECT_EQ(v.exit_code, 0);

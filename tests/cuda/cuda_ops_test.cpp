@@ -6,6 +6,7 @@
 // a kernel never wrote fails the check. Runs on the GPU machine (label gpu).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -132,6 +133,22 @@ TEST_P(CudaOps, FusedResidualRmsNormMatchesCpu) {
   EXPECT_LT(relative_error(to_host_f32(x_dev), want), tolerance(dtype()));
 }
 
+TEST_P(CudaOps, Float32ResidualRmsNormKeepsTheSumExact) {
+  const std::int64_t width = 640;
+  const Tensor x = rounded(random_f32({6, width}, 22), dtype());
+  const Tensor residual = random_f32({6, width}, 23);  // float32: not rounded
+  const Tensor w = rounded(random_f32({width}, 24, 0.5f, 1.5f), dtype());
+  Tensor sum = residual.to_f32();
+  ops::add(sum, x);
+  const Tensor want = ops::rms_norm(sum, w, 1e-5f, false);
+  const Tensor x_dev = to_device(x, dtype());
+  const Tensor residual_dev = to_device(residual, DType::kF32);
+  Tensor out = poisoned({6, width}, dtype());
+  rms_norm(x_dev, to_device(w, dtype()), 1e-5f, false, out, residual_dev);
+  EXPECT_LT(relative_error(to_host_f32(residual_dev), sum), 1e-6);
+  EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+}
+
 TEST_P(CudaOps, HeadNormRopeMatchesCpu) {
   const std::int64_t rows = 9, heads = 3;
   for (const std::int64_t head_dim : {8, 16, 32, 64, 128, 256}) {
@@ -179,6 +196,90 @@ TEST_P(CudaOps, AddMatchesCpu) {
   const Tensor x_dev = to_device(x, dtype());
   add(x_dev, to_device(y, dtype()));
   EXPECT_LT(relative_error(to_host_f32(x_dev), want), tolerance(dtype()));
+}
+
+// Sequences with shuffled page tables; rows are prefill chunks and decode
+// rows crossing page boundaries.
+struct PagedCase {
+  std::int64_t page_size = 16, pages = 40;
+  std::vector<std::vector<std::int32_t>> tables;
+  std::vector<std::int32_t> row_seq;
+  std::vector<std::int64_t> positions;
+  PagedCase() {
+    std::vector<std::int32_t> free(static_cast<std::size_t>(pages));
+    for (std::int32_t i = 0; i < pages; ++i) free[static_cast<std::size_t>(i)] = i;
+    std::shuffle(free.begin(), free.end(), std::mt19937(21));
+    const std::vector<std::int64_t> lengths = {1, 17, 100, 33, 250};  // tokens per sequence
+    std::size_t next = 0;
+    for (std::size_t s = 0; s < lengths.size(); ++s) {
+      std::vector<std::int32_t> table;
+      for (std::int64_t p = 0; p < (lengths[s] + page_size - 1) / page_size; ++p) table.push_back(free[next++]);
+      tables.push_back(table);
+      // Sequence 1 and 3 prefill a chunk; the others decode their last token.
+      const std::int64_t first = s == 1 ? 0 : s == 3 ? 20 : lengths[s] - 1;
+      for (std::int64_t p = first; p < lengths[s]; ++p) {
+        row_seq.push_back(static_cast<std::int32_t>(s));
+        positions.push_back(p);
+      }
+    }
+  }
+  ops::PagedRows cpu_rows() const {
+    ops::PagedRows rows;
+    for (std::size_t r = 0; r < row_seq.size(); ++r) {
+      rows.page_tables.push_back(tables[static_cast<std::size_t>(row_seq[r])].data());
+      rows.positions.push_back(positions[r]);
+      rows.context_lens.push_back(positions[r] + 1);
+    }
+    return rows;
+  }
+  PagedBatch device_batch() const {
+    std::vector<const std::vector<std::int32_t>*> ptrs;
+    for (const auto& t : tables) ptrs.push_back(&t);
+    return upload_paged_batch(ptrs, row_seq, positions, page_size);
+  }
+  std::int64_t rows() const { return static_cast<std::int64_t>(row_seq.size()); }
+};
+
+TEST_P(CudaOps, PagedKvWriteFillsTheRightSlots) {
+  const PagedCase c;
+  const std::int64_t kv_heads = 2, head_dim = 24, width = kv_heads * head_dim;
+  const Tensor kv = rounded(random_f32({c.rows(), 2 * width}, 16), dtype());
+  const Tensor k = kv.narrow_cols(0, width), v = kv.narrow_cols(width, 2 * width);
+  Tensor k_want = Tensor::zeros({c.pages, c.page_size, kv_heads, head_dim}, DType::kF32);
+  Tensor v_want = Tensor::zeros(k_want.shape(), DType::kF32);
+  ops::paged_kv_write(k, v, c.cpu_rows(), k_want, v_want);
+  const Tensor k_cache = to_device(Tensor::zeros(k_want.shape(), DType::kF32), dtype());
+  const Tensor v_cache = to_device(Tensor::zeros(k_want.shape(), DType::kF32), dtype());
+  const Tensor kv_dev = to_device(kv, dtype());
+  paged_kv_write(kv_dev.narrow_cols(0, width), kv_dev.narrow_cols(width, 2 * width), c.device_batch(), k_cache,
+                 v_cache);
+  EXPECT_EQ(relative_error(to_host_f32(k_cache).reshape({c.pages * c.page_size, width}),
+                           k_want.reshape({c.pages * c.page_size, width})),
+            0.0);
+  EXPECT_EQ(relative_error(to_host_f32(v_cache).reshape({c.pages * c.page_size, width}),
+                           v_want.reshape({c.pages * c.page_size, width})),
+            0.0);
+}
+
+TEST_P(CudaOps, PagedAttentionMatchesCpu) {
+  const PagedCase c;
+  struct Heads {
+    std::int64_t q, kv, dim;
+  };
+  for (const Heads h : {Heads{4, 4, 8}, Heads{8, 2, 16}, Heads{16, 8, 32}, Heads{14, 2, 64}, Heads{8, 1, 128},
+                        Heads{4, 2, 256}, Heads{6, 3, 40}}) {
+    SCOPED_TRACE(testing::Message() << h.q << " q heads, " << h.kv << " kv heads of " << h.dim);
+    const Tensor k_cache = rounded(random_f32({c.pages, c.page_size, h.kv, h.dim}, 17), dtype());
+    const Tensor v_cache = rounded(random_f32(k_cache.shape(), 18), dtype());
+    const Tensor q_wide = rounded(random_f32({c.rows(), h.q * h.dim + 8}, 19, -2.0f, 2.0f), dtype());
+    const Tensor q = q_wide.narrow_cols(0, h.q * h.dim);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(h.dim));
+    const Tensor want = ops::paged_attention(q.to_f32(), c.cpu_rows(), k_cache, v_cache, h.q, scale);
+    Tensor out = poisoned({c.rows(), h.q * h.dim}, dtype());
+    paged_attention(to_device(q_wide, dtype()).narrow_cols(0, h.q * h.dim), c.device_batch(),
+                    to_device(k_cache, dtype()), to_device(v_cache, dtype()), h.q, scale, out);
+    EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+  }
 }
 
 TEST_P(CudaOps, BadShapesAreErrors) {

@@ -1,5 +1,7 @@
 #include "model_reference.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "common/json_file.h"
@@ -19,7 +21,12 @@ std::vector<T> read_values(const model::SafetensorsFile& file, const std::string
 
 }  // namespace
 
-std::string fixture_model_dir(const std::string& name) { return std::string(ARLE_TEST_FIXTURES) + "/models/" + name; }
+// $ARLE_TEST_FIXTURES wins over the build's path: the GPU machine runs the
+// test binaries from another checkout.
+std::string fixture_model_dir(const std::string& name) {
+  const char* env = std::getenv("ARLE_TEST_FIXTURES");
+  return std::string(env && *env ? env : ARLE_TEST_FIXTURES) + "/models/" + name;
+}
 
 std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir) {
   nlohmann::json reference = read_json_file(model_dir + "/reference.json");

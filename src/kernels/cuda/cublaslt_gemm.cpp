@@ -53,9 +53,10 @@ CublasLtGemm::~CublasLtGemm() {
 CublasLtGemm::Plan& CublasLtGemm::plan(const Key& key) {
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
-  const auto [m, n, k, ldx, ldy, dtype_index, with_bias] = key;
+  const auto [m, n, k, ldx, ldy, dtype_index, out_dtype_index, with_bias] = key;
   const auto dtype = static_cast<DType>(dtype_index);
   const cudaDataType_t type = cuda_type(dtype);
+  const cudaDataType_t out_type = cuda_type(static_cast<DType>(out_dtype_index));
   auto p = std::make_unique<Plan>();
   const cublasComputeType_t compute = dtype == DType::kF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   ARLE_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
@@ -72,7 +73,7 @@ CublasLtGemm::Plan& CublasLtGemm::plan(const Key& key) {
   }
   ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(n), k));
   ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(m), ldx));
-  ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, type, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(m), ldy));
+  ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, out_type, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(m), ldy));
 
   cublasLtMatmulPreference_t pref = nullptr;
   ARLE_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -97,7 +98,9 @@ void CublasLtGemm::linear(const Tensor& x, const Tensor& w, const Tensor& bias, 
     throw_error(ErrorCode::kInvalidArgument, "linear: x {} w {} out {} do not fit", shape_to_string(x.shape()),
                 shape_to_string(w.shape()), shape_to_string(out.shape()));
   }
-  if (x.dtype() != w.dtype() || out.dtype() != w.dtype() || (bias.defined() && bias.dtype() != w.dtype())) {
+  const bool f32_out = out.dtype() == DType::kF32 && w.dtype() == DType::kBF16 && !bias.defined();
+  if (x.dtype() != w.dtype() || (out.dtype() != w.dtype() && !f32_out) ||
+      (bias.defined() && bias.dtype() != w.dtype())) {
     throw_error(ErrorCode::kInvalidArgument, "linear: mixed dtypes");
   }
   if (!w.is_contiguous() || x.strides()[1] != 1 || out.strides()[1] != 1 ||
@@ -105,7 +108,13 @@ void CublasLtGemm::linear(const Tensor& x, const Tensor& w, const Tensor& bias, 
     throw_error(ErrorCode::kInvalidArgument, "linear: w and bias must be contiguous, rows of x and out dense");
   }
   if (x.size(0) == 0) return;
-  const Key key{x.size(0), w.size(0), w.size(1), x.row_stride(), out.row_stride(), static_cast<int>(w.dtype()),
+  const Key key{x.size(0),
+                w.size(0),
+                w.size(1),
+                x.row_stride(),
+                out.row_stride(),
+                static_cast<int>(w.dtype()),
+                static_cast<int>(out.dtype()),
                 bias.defined()};
   Plan& p = plan(key);
   if (bias.defined()) {

@@ -26,12 +26,13 @@ class CublasLtGemm {
 
   // x [M, K] (rows may be strided), w [N, K] contiguous, bias [N] or
   // undefined, out [M, N] (rows may be strided); all on this device, one
-  // dtype. Enqueued on `stream` (null: the default stream).
+  // dtype, except that out may be float32 under bf16 inputs without bias
+  // (logits). Enqueued on `stream` (null: the default stream).
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out, CUstream_st* stream = nullptr);
 
  private:
   struct Plan;
-  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, bool>;
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, int, bool>;
   Plan& plan(const Key& key);
 
   void* handle_ = nullptr;  // cublasLtHandle_t

@@ -2,6 +2,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/device_memory.h"
@@ -63,11 +65,12 @@ void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Te
   }
   if (residual.defined()) {
     is_bf16(residual, "rms_norm");
-    same_dtype(x, residual, "rms_norm");
+    if (residual.dtype() != DType::kF32) same_dtype(x, residual, "rms_norm");
   }
   launch_rms_norm(x.raw_data(), x.row_stride(), residual.defined() ? residual.raw_data() : nullptr,
-                  residual.defined() ? residual.row_stride() : 0, w.raw_data(), out.raw_data(), out.row_stride(),
-                  x.size(0), x.size(1), eps, offset, bf16, stream);
+                  residual.defined() ? residual.row_stride() : 0,
+                  residual.defined() && residual.dtype() == DType::kF32, w.raw_data(), out.raw_data(),
+                  out.row_stride(), x.size(0), x.size(1), eps, offset, bf16, stream);
 }
 
 void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w, float eps, bool norm_offset,
@@ -111,6 +114,94 @@ void add(const Tensor& x, const Tensor& y, CUstream_st* stream) {
     throw_error(ErrorCode::kInvalidArgument, "add: shapes differ or are strided");
   }
   launch_add(x.raw_data(), y.raw_data(), x.numel(), bf16, stream);
+}
+
+PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
+                              const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
+                              std::int64_t page_size, int device) {
+  if (row_seq.size() != positions.size() || page_size <= 0) {
+    throw_error(ErrorCode::kInvalidArgument, "upload_paged_batch: rows and positions differ");
+  }
+  PagedBatch b;
+  b.page_size = page_size;
+  for (const auto* table : page_tables) b.max_pages = std::max<std::int64_t>(b.max_pages, std::ssize(*table));
+  b.max_pages = std::max<std::int64_t>(b.max_pages, 1);
+  // One host buffer, one copy: tables, then row sequences, then positions.
+  const std::int64_t sequences = static_cast<std::int64_t>(page_tables.size());
+  const std::int64_t rows = static_cast<std::int64_t>(row_seq.size());
+  std::vector<std::int32_t> host(static_cast<std::size_t>(sequences * b.max_pages + 2 * rows), 0);
+  for (std::int64_t s = 0; s < sequences; ++s) {
+    const auto& table = *page_tables[static_cast<std::size_t>(s)];
+    std::copy(table.begin(), table.end(), host.begin() + s * b.max_pages);
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int32_t seq = row_seq[static_cast<std::size_t>(r)];
+    const std::int64_t position = positions[static_cast<std::size_t>(r)];
+    if (seq < 0 || seq >= sequences || position < 0 ||
+        position / page_size >= std::ssize(*page_tables[static_cast<std::size_t>(seq)])) {
+      throw_error(ErrorCode::kInvalidArgument, "upload_paged_batch: row {} points outside its page table", r);
+    }
+    host[static_cast<std::size_t>(sequences * b.max_pages + r)] = seq;
+    host[static_cast<std::size_t>(sequences * b.max_pages + rows + r)] = static_cast<std::int32_t>(position);
+  }
+  Tensor all = upload_i32(host, device);
+  b.block_tables = all.narrow_rows(0, sequences * b.max_pages);
+  b.row_seq = all.narrow_rows(sequences * b.max_pages, sequences * b.max_pages + rows);
+  b.positions = all.narrow_rows(sequences * b.max_pages + rows, sequences * b.max_pages + 2 * rows);
+  return b;
+}
+
+namespace {
+
+PagedMeta meta_of(const PagedBatch& b) {
+  return {b.block_tables.data<std::int32_t>(), static_cast<std::int32_t>(b.max_pages), b.row_seq.data<std::int32_t>(),
+          b.positions.data<std::int32_t>(), b.rows(), b.page_size};
+}
+
+void check_cache(const Tensor& cache, const Tensor& like, const PagedBatch& b, const char* what) {
+  is_bf16(cache, what);
+  same_dtype(cache, like, what);
+  if (cache.dim() != 4 || cache.size(1) != b.page_size || !cache.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "{}: the cache must be [pages, {}, kv_heads, head_dim]", what,
+                b.page_size);
+  }
+}
+
+}  // namespace
+
+void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& k_cache,
+                    const Tensor& v_cache, CUstream_st* stream) {
+  const bool bf16 = is_bf16(k, "paged_kv_write");
+  check_2d(k, "paged_kv_write");
+  check_2d(v, "paged_kv_write");
+  check_cache(k_cache, k, batch, "paged_kv_write");
+  check_cache(v_cache, k, batch, "paged_kv_write");
+  same_dtype(k, v, "paged_kv_write");
+  const std::int64_t kv_width = k_cache.size(2) * k_cache.size(3);
+  if (k.shape() != v.shape() || k.size(1) != kv_width || k.size(0) != batch.rows() ||
+      k.row_stride() != v.row_stride()) {
+    throw_error(ErrorCode::kInvalidArgument, "paged_kv_write: rows of {} do not fit the cache", k.size(1));
+  }
+  launch_paged_kv_write(k.raw_data(), v.raw_data(), k.row_stride(), meta_of(batch), kv_width, k_cache.raw_data(),
+                        v_cache.raw_data(), bf16, stream);
+}
+
+void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
+                     std::int64_t q_heads, float scale, const Tensor& out, CUstream_st* stream) {
+  const bool bf16 = is_bf16(q, "paged_attention");
+  check_2d(q, "paged_attention");
+  check_2d(out, "paged_attention");
+  check_cache(k_cache, q, batch, "paged_attention");
+  check_cache(v_cache, q, batch, "paged_attention");
+  same_dtype(q, out, "paged_attention");
+  const std::int64_t kv_heads = k_cache.size(2), head_dim = k_cache.size(3);
+  if (q_heads <= 0 || q_heads % kv_heads != 0 || q.size(1) != q_heads * head_dim || head_dim > 512 ||
+      out.shape() != q.shape() || q.size(0) != batch.rows()) {
+    throw_error(ErrorCode::kInvalidArgument, "paged_attention: {} query heads do not fit {} kv heads of {}", q_heads,
+                kv_heads, head_dim);
+  }
+  launch_paged_attention(q.raw_data(), q.row_stride(), meta_of(batch), k_cache.raw_data(), v_cache.raw_data(),
+                         q_heads, kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), bf16, stream);
 }
 
 }  // namespace arle::kernels::cuda

@@ -21,7 +21,9 @@ Tensor upload_i32(const std::vector<std::int32_t>& values, int device = 0);
 // out[r] = table[ids[r]]; ids are int32 on the device and must be in range.
 void embedding(const Tensor& table, const Tensor& ids, const Tensor& out, CUstream_st* stream = nullptr);
 // out = RMSNorm(x) * (offset ? 1 + w : w). With a residual: residual += x,
-// then out = RMSNorm(residual) (x and out may be the same tensor).
+// then out = RMSNorm(residual) (x and out may be the same tensor). The
+// residual may be float32 under bf16 activations (the model keeps its
+// running hidden state exact that way).
 void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Tensor& out,
               const Tensor& residual = {}, CUstream_st* stream = nullptr);
 // In place on every head_dim slice of every row of x: RMSNorm with norm_w
@@ -32,5 +34,25 @@ void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w
 void silu_and_mul(const Tensor& gate_up, const Tensor& out, CUstream_st* stream = nullptr);
 // x += y (same shape, contiguous).
 void add(const Tensor& x, const Tensor& y, CUstream_st* stream = nullptr);
+
+// A step's rows in the paged KV cache, on the device: the page tables of its
+// sequences ([sequences, max_pages], padded with 0), each row's sequence and
+// position. Built from host vectors with one copy.
+struct PagedBatch {
+  Tensor block_tables, row_seq, positions;  // int32
+  std::int64_t max_pages = 0, page_size = 0;
+  std::int64_t rows() const { return row_seq.defined() ? row_seq.size(0) : 0; }
+};
+PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
+                              const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
+                              std::int64_t page_size, int device = 0);
+
+// Caches are [pages, page_size, kv_heads, head_dim] of the activations' dtype.
+// k, v: [rows, kv_heads * head_dim].
+void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& k_cache,
+                    const Tensor& v_cache, CUstream_st* stream = nullptr);
+// q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim].
+void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
+                     std::int64_t q_heads, float scale, const Tensor& out, CUstream_st* stream = nullptr);
 
 }  // namespace arle::kernels::cuda

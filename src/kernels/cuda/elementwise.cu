@@ -37,8 +37,10 @@ __global__ void embedding_kernel(const std::int32_t* ids, const T* table, std::i
   for (std::int64_t i = threadIdx.x; i < dim; i += blockDim.x) out[r * ldo + i] = src[i];
 }
 
-template <typename T>
-__global__ void rms_norm_kernel(const T* x, std::int64_t ldx, T* residual, std::int64_t ldr, const T* w, T* out,
+// R: the residual's storage (float32 keeps the running sum exact across
+// layers; or T).
+template <typename T, typename R>
+__global__ void rms_norm_kernel(const T* x, std::int64_t ldx, R* residual, std::int64_t ldr, const T* w, T* out,
                                 std::int64_t ldo, std::int64_t width, float eps, bool offset) {
   extern __shared__ float row[];  // width floats, then 32 for the reduction
   float* scratch = row + width;
@@ -154,16 +156,26 @@ void launch_embedding(const std::int32_t* ids, std::int64_t rows, const void* ta
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
-void launch_rms_norm(const void* x, std::int64_t ldx, void* residual, std::int64_t ldr, const void* w, void* out,
-                     std::int64_t ldo, std::int64_t rows, std::int64_t width, float eps, bool offset, bool bf16,
-                     CUstream_st* stream) {
+void launch_rms_norm(const void* x, std::int64_t ldx, void* residual, std::int64_t ldr, bool residual_f32,
+                     const void* w, void* out, std::int64_t ldo, std::int64_t rows, std::int64_t width, float eps,
+                     bool offset, bool bf16, CUstream_st* stream) {
   if (rows == 0) return;
   const std::size_t smem = (static_cast<std::size_t>(width) + 32) * sizeof(float);
-  ARLE_DISPATCH(bf16, T, allow_shared_memory(rms_norm_kernel<T>, smem));
-  ARLE_DISPATCH(bf16, T,
-                rms_norm_kernel<T><<<static_cast<unsigned>(rows), threads_for(width), smem, as_stream(stream)>>>(
-                    static_cast<const T*>(x), ldx, static_cast<T*>(residual), ldr, static_cast<const T*>(w),
-                    static_cast<T*>(out), ldo, width, eps, offset));
+  const unsigned blocks = static_cast<unsigned>(rows);
+  const int threads = threads_for(width);
+  if (bf16 && residual_f32) {
+    using T = __nv_bfloat16;
+    allow_shared_memory(rms_norm_kernel<T, float>, smem);
+    rms_norm_kernel<T, float><<<blocks, threads, smem, as_stream(stream)>>>(
+        static_cast<const T*>(x), ldx, static_cast<float*>(residual), ldr, static_cast<const T*>(w),
+        static_cast<T*>(out), ldo, width, eps, offset);
+  } else {
+    ARLE_DISPATCH(bf16, T, allow_shared_memory(rms_norm_kernel<T, T>, smem));
+    ARLE_DISPATCH(bf16, T,
+                  rms_norm_kernel<T, T><<<blocks, threads, smem, as_stream(stream)>>>(
+                      static_cast<const T*>(x), ldx, static_cast<T*>(residual), ldr, static_cast<const T*>(w),
+                      static_cast<T*>(out), ldo, width, eps, offset));
+  }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -16,10 +16,11 @@ void launch_embedding(const std::int32_t* ids, std::int64_t rows, const void* ta
 
 // RMSNorm of each row: out = x / rms(x) * (offset ? 1 + w : w). With a
 // residual, first residual = x + residual (stored), and the sum is normalized
-// (vLLM's fused_add_rms_norm).
-void launch_rms_norm(const void* x, std::int64_t ldx, void* residual, std::int64_t ldr, const void* w, void* out,
-                     std::int64_t ldo, std::int64_t rows, std::int64_t width, float eps, bool offset, bool bf16,
-                     CUstream_st* stream);
+// (vLLM's fused_add_rms_norm). The residual is float32 (residual_f32) or of
+// the activations' type.
+void launch_rms_norm(const void* x, std::int64_t ldx, void* residual, std::int64_t ldr, bool residual_f32,
+                     const void* w, void* out, std::int64_t ldo, std::int64_t rows, std::int64_t width, float eps,
+                     bool offset, bool bf16, CUstream_st* stream);
 
 // Per head of each row, in place: optional RMSNorm over head_dim with
 // norm_w (Qwen3 q/k norm; null skips it), then RoPE on the first rotary_dim
@@ -35,5 +36,34 @@ void launch_silu_and_mul(const void* in, std::int64_t ldi, void* out, std::int64
 
 // x[i] += y[i] for n contiguous elements.
 void launch_add(void* x, const void* y, std::int64_t n, bool bf16, CUstream_st* stream);
+
+}  // namespace arle::kernels::cuda
+
+namespace arle::kernels::cuda {
+
+// Where each row of a step lives in the paged KV cache (device arrays):
+// row r belongs to sequence row_seq[r], whose page ids are
+// block_tables[row_seq[r] * max_pages ...], and sits at positions[r]; it
+// attends to positions [0, positions[r]].
+struct PagedMeta {
+  const std::int32_t* block_tables;
+  std::int32_t max_pages;
+  const std::int32_t* row_seq;
+  const std::int32_t* positions;
+  std::int64_t rows;
+  std::int64_t page_size;
+};
+
+// Writes each row's K and V ([rows, kv_width], row stride ld) into its slot;
+// caches are [pages, page_size, kv_width].
+void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta,
+                           std::int64_t kv_width, void* k_cache, void* v_cache, bool bf16, CUstream_st* stream);
+
+// Causal attention of q [rows, q_heads * head_dim] (row stride ldq) against
+// the cache, GQA by q_heads / kv_heads; out [rows, q_heads * head_dim]
+// (row stride ldo). Float32 softmax and accumulation, any head_dim up to 512.
+void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
+                            const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
+                            float scale, void* out, std::int64_t ldo, bool bf16, CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# On the GPU machine: every CUDA op against the CPU op (then again under
+# compute-sanitizer memcheck), the CUDA backend on every fixture against the
+# transformers references, `arle generate` on CPU and CUDA side by side, and
+# the cuBLASLt GEMM rate. Expects device/bin/*.gz from
+# scripts/build_cuda_tests.sh. Logs go to $OUT; a summary prints last.
+set -uo pipefail
+out="${OUT:-/tmp}"
+for f in device/bin/*.gz; do gunzip -kf "$f"; done
+chmod +x device/bin/*
+export ARLE_TEST_FIXTURES="$PWD/tests/fixtures"
+nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv | tee "$out/gpu.txt"
+summary=()
+
+device/bin/cuda_ops_test > "$out/cuda_ops_test.log" 2>&1
+summary+=("cuda_ops_test exit $? ($(grep -c '^\[       OK' "$out/cuda_ops_test.log") ok, $(grep -c '^\[  FAILED' "$out/cuda_ops_test.log") failed)")
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+"$sanitizer" --tool memcheck --leak-check full --error-exitcode 3 device/bin/cuda_ops_test --gtest_brief=1 \
+  > "$out/memcheck.log" 2>&1
+summary+=("memcheck exit $? ($(grep 'ERROR SUMMARY' "$out/memcheck.log"))")
+
+device/bin/cuda_model_test > "$out/cuda_model_test.log" 2>&1
+summary+=("cuda_model_test exit $?")
+grep -E "relative L2|top-1 compared|FAILED|Failure|error" "$out/cuda_model_test.log" | head -40
+
+for m in stories260K qwen3-tiny qwen2-tiny; do
+  for b in cpu cuda; do
+    device/bin/arle --log-level warn generate --model-path "tests/fixtures/models/$m" --backend "$b" \
+      --prompt "Once upon a time" --max-tokens 40 --temperature 0 > "$out/generate_${m}_$b.txt" 2>&1
+  done
+  if cmp -s "$out/generate_${m}_cpu.txt" "$out/generate_${m}_cuda.txt"; then same=same; else same=DIFFERENT; fi
+  summary+=("generate $m cpu vs cuda: $same")
+done
+head -c 300 "$out/generate_stories260K_cuda.txt"; echo
+
+if [ -x device/bin/cuda_gemm_bench ]; then device/bin/cuda_gemm_bench > "$out/gemm.txt" 2>&1; fi
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+echo "== transformers bf16 on the same fixtures (the criteria's baseline)"
+python3 scripts/device/bf16_baseline.py tests/fixtures stories260K qwen3-tiny qwen3-small-vocab qwen2-tiny \
+  llama-yarn-tiny llama-llama3-tiny llama-linear-tiny 2>&1 | grep -v -i warn | tee "$out/bf16_baseline.txt"
+echo "== real shapes (random bf16 weights) on CUDA against transformers float32"
+mkdir -p /tmp/real
+ARLE_GENERATE_ARGS="--backend cuda" PYTHONUNBUFFERED=1 python3 scripts/device/compare_real_shapes.py \
+  device/bin/arle tests/fixtures/configs tests/fixtures/models/qwen3-tiny /tmp/real 2>&1 | grep -v -i warn | \
+  tee "$out/real_shapes.txt" | tail -5
+echo "== first speed look: random Qwen3-0.6B, CUDA backend (correct-first kernels, no graphs yet)"
+python3 - <<'PY' 2>&1 | grep -v -i warn
+import json, torch, transformers
+cfg = json.load(open("tests/fixtures/configs/Qwen3-0.6B/config.json"))
+m = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**cfg), dtype=torch.bfloat16)
+m.save_pretrained("/tmp/qwen3-0.6b")
+PY
+cp tests/fixtures/models/qwen3-tiny/tokenizer* /tmp/qwen3-0.6b/
+device/bin/arle --log-level warn bench latency --backend cuda --model-path /tmp/qwen3-0.6b --input-len 512 \
+  --output-len 128 2>&1 | tee "$out/latency_0.6b.txt" | tail -6
+device/bin/arle --log-level warn bench throughput --backend cuda --model-path /tmp/qwen3-0.6b --num-prompts 64 \
+  --input-len 100,1024 --output-len 100,1024 --kv-cache-memory 20GiB 2>&1 | tee "$out/throughput_0.6b.txt" | tail -6

@@ -1,0 +1,142 @@
+// Paged KV writes and causal paged attention (see kernels.h). This first
+// version favours being right for every shape: one block of four warps per
+// (row, query head); each warp walks every fourth position of the context
+// with an online (max-subtracted) softmax, lanes splitting head_dim, and the
+// warps merge at the end. Tensor-core prefill and split-KV decode come next.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/cuda_error.h"
+#include "kernels/cuda/kernels.h"
+
+namespace arle::kernels::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kMaxPerLane = 16;  // head_dim up to 32 * 16 = 512
+
+__device__ __forceinline__ float load(const float* p) { return *p; }
+__device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void store(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ std::int64_t slot_of(const PagedMeta& m, std::int64_t r, std::int64_t position) {
+  const std::int32_t* table = m.block_tables + static_cast<std::int64_t>(m.row_seq[r]) * m.max_pages;
+  return static_cast<std::int64_t>(table[position / m.page_size]) * m.page_size + position % m.page_size;
+}
+
+template <typename T>
+__global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMeta meta, std::int64_t kv_width,
+                                T* k_cache, T* v_cache) {
+  const std::int64_t r = blockIdx.x;
+  const std::int64_t slot = slot_of(meta, r, meta.positions[r]);
+  for (std::int64_t i = threadIdx.x; i < kv_width; i += blockDim.x) {
+    k_cache[slot * kv_width + i] = k[r * ld + i];
+    v_cache[slot * kv_width + i] = v[r * ld + i];
+  }
+}
+
+template <typename T>
+__global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, const T* k_cache, const T* v_cache,
+                                 std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim, float scale,
+                                 T* out, std::int64_t ldo) {
+  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+  const std::int64_t kvh = h / (q_heads / kv_heads);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const std::int64_t kv_width = kv_heads * head_dim;
+  const int per_lane = static_cast<int>((head_dim + 31) / 32);
+
+  float qv[kMaxPerLane], acc[kMaxPerLane];
+  for (int j = 0; j < kMaxPerLane; ++j) {
+    const std::int64_t d = lane + 32 * j;
+    qv[j] = j < per_lane && d < head_dim ? load(q + r * ldq + h * head_dim + d) * scale : 0.0f;
+    acc[j] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  const std::int64_t context = meta.positions[r] + 1;
+  for (std::int64_t p = warp; p < context; p += kWarps) {
+    const std::int64_t base = slot_of(meta, r, p) * kv_width + kvh * head_dim;
+    float s = 0.0f;
+    for (int j = 0; j < per_lane; ++j) {
+      const std::int64_t d = lane + 32 * j;
+      if (d < head_dim) s += qv[j] * load(k_cache + base + d);
+    }
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    const float m_new = fmaxf(m, s);
+    const float correction = __expf(m - m_new);  // 0 on the first position (m = -inf)
+    const float e = __expf(s - m_new);
+    l = l * correction + e;
+    for (int j = 0; j < per_lane; ++j) {
+      const std::int64_t d = lane + 32 * j;
+      acc[j] = acc[j] * correction + (d < head_dim ? e * load(v_cache + base + d) : 0.0f);
+    }
+    m = m_new;
+  }
+
+  // Merge the warps: rescale each to the common max.
+  __shared__ float warp_m[kWarps], warp_l[kWarps];
+  extern __shared__ float warp_acc[];  // kWarps * head_dim
+  if (lane == 0) {
+    warp_m[warp] = m;
+    warp_l[warp] = l;
+  }
+  for (int j = 0; j < per_lane; ++j) {
+    const std::int64_t d = lane + 32 * j;
+    if (d < head_dim) warp_acc[warp * head_dim + d] = acc[j];
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  float m_all = -INFINITY;
+  for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, warp_m[w]);
+  float l_all = 0.0f, factor[kWarps];
+  for (int w = 0; w < kWarps; ++w) {
+    factor[w] = warp_l[w] > 0.0f ? __expf(warp_m[w] - m_all) : 0.0f;
+    l_all += warp_l[w] * factor[w];
+  }
+  for (std::int64_t d = lane; d < head_dim; d += 32) {
+    float sum = 0.0f;
+    for (int w = 0; w < kWarps; ++w) sum += warp_acc[w * head_dim + d] * factor[w];
+    store(out + r * ldo + h * head_dim + d, sum / l_all);
+  }
+}
+
+cudaStream_t as_stream(CUstream_st* s) { return reinterpret_cast<cudaStream_t>(s); }
+
+}  // namespace
+
+void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta,
+                           std::int64_t kv_width, void* k_cache, void* v_cache, bool bf16, CUstream_st* stream) {
+  if (meta.rows == 0) return;
+  const int threads = kv_width >= 256 ? 256 : 64;
+  if (bf16) {
+    kv_write_kernel<__nv_bfloat16><<<static_cast<unsigned>(meta.rows), threads, 0, as_stream(stream)>>>(
+        static_cast<const __nv_bfloat16*>(k), static_cast<const __nv_bfloat16*>(v), ld, meta, kv_width,
+        static_cast<__nv_bfloat16*>(k_cache), static_cast<__nv_bfloat16*>(v_cache));
+  } else {
+    kv_write_kernel<float><<<static_cast<unsigned>(meta.rows), threads, 0, as_stream(stream)>>>(
+        static_cast<const float*>(k), static_cast<const float*>(v), ld, meta, kv_width, static_cast<float*>(k_cache),
+        static_cast<float*>(v_cache));
+  }
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
+                            const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
+                            float scale, void* out, std::int64_t ldo, bool bf16, CUstream_st* stream) {
+  if (meta.rows == 0) return;
+  const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
+  const std::size_t smem = static_cast<std::size_t>(kWarps * head_dim) * sizeof(float);
+  if (bf16) {
+    attention_kernel<__nv_bfloat16><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
+        static_cast<const __nv_bfloat16*>(q), ldq, meta, static_cast<const __nv_bfloat16*>(k_cache),
+        static_cast<const __nv_bfloat16*>(v_cache), q_heads, kv_heads, head_dim, scale,
+        static_cast<__nv_bfloat16*>(out), ldo);
+  } else {
+    attention_kernel<float><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
+        static_cast<const float*>(q), ldq, meta, static_cast<const float*>(k_cache),
+        static_cast<const float*>(v_cache), q_heads, kv_heads, head_dim, scale, static_cast<float*>(out), ldo);
+  }
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace arle::kernels::cuda

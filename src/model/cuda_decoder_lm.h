@@ -1,0 +1,47 @@
+#pragma once
+// CudaDecoderLm: DecoderLm's architecture (Llama, Qwen2, Qwen3 dense) on the
+// GPU in bf16 with float32 accumulation: weights uploaded once from the
+// loaded DecoderWeights, cuBLASLt GEMMs, a float32 residual stream with fused
+// add + RMSNorm, per-head
+// norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
+// logits for the rows that need them (copied back for the engine's sampler).
+// Built only with ARLE_CUDA. This is the correct-first version: activations
+// are allocated per step and decode is not captured in CUDA graphs yet.
+
+#include <memory>
+#include <vector>
+
+#include "kernels/cuda/cublaslt_gemm.h"
+#include "model/causal_lm.h"
+#include "model/decoder_weights.h"
+#include "model/rope_table.h"
+
+namespace arle::model {
+
+class CudaDecoderLm final : public CausalLm {
+ public:
+  // Throws kUnsupported for MoE layers (not on CUDA yet).
+  CudaDecoderLm(ModelConfig config, const DecoderWeights& weights, int device = 0);
+
+  const ModelConfig& config() const override { return config_; }
+  Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) override;
+  std::size_t weight_bytes() const override { return bytes_; }
+  KvStorage kv_storage() const override;
+
+ private:
+  struct Layer {
+    Tensor input_norm, post_attention_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;
+    Tensor gate_up, gate_up_bias, down, down_bias;
+  };
+  Tensor upload(const Tensor& host);
+
+  ModelConfig config_;
+  int device_;
+  std::vector<Layer> layers_;
+  Tensor embed_tokens_, final_norm_, lm_head_;
+  std::size_t bytes_ = 0;
+  RopeTable rope_;
+  std::unique_ptr<kernels::cuda::CublasLtGemm> gemm_;
+};
+
+}  // namespace arle::model

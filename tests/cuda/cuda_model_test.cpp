@@ -1,0 +1,118 @@
+// The CUDA backend (bf16) on every dense fixture against the transformers
+// references (float32 logits). The issue asks for the top-1 token wherever
+// the reference's top-2 margin exceeds 0.05, but these random-weight fixtures
+// have logits of magnitude 10-30, where bf16 rounding alone moves a logit by
+// ~0.1: transformers itself in bf16 flips 2/376 (stories260K), 5/233
+// (qwen3-tiny) and 5/372 (llama-llama3-tiny) such positions, at margins up
+// to 0.295 (scripts/device/bf16_baseline.py, H100, 2026-11-26). So:
+//   - top-1 equal wherever the reference margin exceeds 0.5 (no exceptions);
+//   - where it is in (0.05, 0.5], at most 8% of positions may differ
+//     (transformers bf16: 5 of qwen3-tiny's 66 such positions, 7.6%);
+//   - the last position's logits within 2e-2 relative L2;
+//   - greedy continuations (the engine's one-request loop, prefill in odd
+//     chunks) equal up to the first step whose reference margin is under 0.5.
+// Runs on the GPU machine (label gpu).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "engine/generate.h"
+#include "model/causal_lm.h"
+#include "model/paged_kv_cache.h"
+#include "model_reference.h"
+#include "text/tokenizer.h"
+
+namespace arle::testing {
+namespace {
+
+constexpr double kMargin = 0.05;      // the issue's
+constexpr double kBf16Margin = 0.5;   // beyond bf16 rounding on these fixtures
+constexpr double kNearFlips = 0.08;   // share of (0.05, 0.5] positions allowed to differ
+
+Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids) {
+  model::PagedKvCache cache(model.config(), model::pages_for_tokens(static_cast<std::int64_t>(ids.size())),
+                            model::kDefaultPageSize, model.kv_storage());
+  std::vector<std::int32_t> table(static_cast<std::size_t>(cache.num_pages()));
+  std::iota(table.begin(), table.end(), 0);
+  model::ForwardBatch batch;
+  batch.page_tables.push_back(&table);
+  for (std::size_t p = 0; p < ids.size(); ++p) batch.add_row(ids[p], static_cast<std::int64_t>(p), 0, true);
+  return model.forward(batch, cache);
+}
+
+class CudaReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaReference, MatchesTransformers) {
+  const std::string dir = fixture_model_dir(GetParam());
+  auto model = model::load_causal_lm(dir, model::Backend::kCuda);
+  auto tokenizer = text::Tokenizer::load(dir);
+  std::size_t compared_positions = 0, near_positions = 0, near_flips = 0, greedy_steps = 0;
+  for (const ReferenceCase& c : load_reference_cases(dir)) {
+    const Tensor logits = prompt_logits(*model, c.input_ids);
+    const std::int64_t vocab = logits.size(1);
+    for (std::int64_t t = 0; t < logits.size(0); ++t) {
+      const float* ref = c.topk_logits.data() + t * kReferenceTopK;
+      const double margin = ref[0] - ref[1];
+      if (margin <= kMargin) continue;
+      const float* row = logits.data<float>() + t * vocab;
+      const auto top = static_cast<std::int32_t>(std::max_element(row, row + vocab) - row);
+      const std::int32_t want = c.topk_ids[static_cast<std::size_t>(t * kReferenceTopK)];
+      if (margin > kBf16Margin) {
+        EXPECT_EQ(top, want) << c.name << " position " << t << ": reference margin " << margin;
+        ++compared_positions;
+      } else {
+        ++near_positions;
+        if (top != want) {
+          ++near_flips;
+          std::printf("%s position %lld: near tie flipped (reference margin %.3f, ours %.3f)\n", c.name.c_str(),
+                      static_cast<long long>(t), margin, row[top] - row[want]);
+        }
+      }
+    }
+    const float* last = logits.data<float>() + (logits.size(0) - 1) * vocab;
+    double diff = 0, norm = 0;
+    for (std::int64_t i = 0; i < vocab; ++i) {
+      diff += (last[i] - c.last_logits[i]) * (last[i] - c.last_logits[i]);
+      norm += double(c.last_logits[i]) * c.last_logits[i];
+    }
+    const double relative = std::sqrt(diff / norm);
+    EXPECT_LT(relative, 2e-2) << c.name;
+    std::printf("%s %s: last logits relative L2 %.2e over %zu positions\n", GetParam().c_str(), c.name.c_str(),
+                relative, c.input_ids.size());
+
+    engine::GenerateRequest request;
+    request.prompt_ids = c.input_ids;
+    request.sampling.temperature = 0;
+    request.max_tokens = static_cast<std::int64_t>(c.greedy_ids.size());
+    request.prefill_chunk = 7;
+    const engine::GenerateOutput out = engine::generate(*model, *tokenizer, request);
+    ASSERT_EQ(out.token_ids.size(), c.greedy_ids.size()) << c.name;
+    for (std::size_t i = 0; i < c.greedy_ids.size() && c.greedy_top2_margin[i] >= kBf16Margin; ++i) {
+      ASSERT_EQ(out.token_ids[i], c.greedy_ids[i]) << c.name << " step " << i;
+      ++greedy_steps;
+    }
+  }
+  std::printf("%s: top-1 equal at %zu clear positions, %zu/%zu near ties flipped, %zu greedy steps\n",
+              GetParam().c_str(), compared_positions, near_flips, near_positions, greedy_steps);
+  EXPECT_GT(compared_positions, 0u);
+  EXPECT_LE(static_cast<double>(near_flips), kNearFlips * static_cast<double>(near_positions));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaReference,
+                         ::testing::Values("stories260K", "qwen3-tiny", "qwen3-small-vocab", "qwen2-tiny",
+                                           "llama-yarn-tiny", "llama-llama3-tiny", "llama-linear-tiny"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(CudaBackend, MoeIsRefusedUntilItRuns) {
+  EXPECT_THROW(model::load_causal_lm(fixture_model_dir("qwen3-moe-tiny"), model::Backend::kCuda), Error);
+}
+
+}  // namespace
+}  // namespace arle::testing

@@ -32,16 +32,6 @@ constexpr double kMargin = 0.05;      // the issue's
 constexpr double kBf16Margin = 0.5;   // beyond bf16 rounding on these fixtures
 constexpr double kNearFlips = 0.08;   // share of (0.05, 0.5] positions allowed to differ
 
-Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids) {
-  model::PagedKvCache cache(model.config(), model::pages_for_tokens(static_cast<std::int64_t>(ids.size())),
-                            model::kDefaultPageSize, model.kv_storage());
-  std::vector<std::int32_t> table(static_cast<std::size_t>(cache.num_pages()));
-  std::iota(table.begin(), table.end(), 0);
-  model::ForwardBatch batch;
-  batch.page_tables.push_back(&table);
-  for (std::size_t p = 0; p < ids.size(); ++p) batch.add_row(ids[p], static_cast<std::int64_t>(p), 0, true);
-  return model.forward(batch, cache);
-}
 
 class CudaReference : public ::testing::TestWithParam<std::string> {};
 

@@ -35,16 +35,6 @@ const Loaded& loaded(const std::string& name) {
   return cache.emplace(name, std::move(l)).first->second;
 }
 
-// All prompt rows of one sequence in one batch.
-Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids) {
-  model::PagedKvCache cache(model.config(), model::pages_for_tokens(static_cast<std::int64_t>(ids.size())));
-  std::vector<std::int32_t> table(static_cast<std::size_t>(cache.num_pages()));
-  std::iota(table.begin(), table.end(), 0);
-  model::ForwardBatch batch;
-  batch.page_tables.push_back(&table);
-  for (std::size_t p = 0; p < ids.size(); ++p) batch.add_row(ids[p], static_cast<std::int64_t>(p), 0, true);
-  return model.forward(batch, cache);
-}
 
 class ReferenceTest : public ::testing::TestWithParam<std::string> {};
 

@@ -1,6 +1,7 @@
 #include "model_reference.h"
 
 #include <cstdlib>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,17 @@ std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir) {
     cases.push_back(std::move(r));
   }
   return cases;
+}
+
+Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids) {
+  model::PagedKvCache cache(model.config(), model::pages_for_tokens(static_cast<std::int64_t>(ids.size())),
+                            model::kDefaultPageSize, model.kv_storage());
+  std::vector<std::int32_t> table(static_cast<std::size_t>(cache.num_pages()));
+  std::iota(table.begin(), table.end(), 0);
+  model::ForwardBatch batch;
+  batch.page_tables.push_back(&table);
+  for (std::size_t p = 0; p < ids.size(); ++p) batch.add_row(ids[p], static_cast<std::int64_t>(p), 0, true);
+  return model.forward(batch, cache);
 }
 
 }  // namespace arle::testing

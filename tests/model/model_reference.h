@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/causal_lm.h"
+
 namespace arle::testing {
 
 struct ReferenceCase {
@@ -23,5 +25,9 @@ inline constexpr int kReferenceTopK = 16;
 
 std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir);
 std::string fixture_model_dir(const std::string& name);
+
+// Logits of every prompt position: one sequence, all rows in one batch, in a
+// KV cache of the model's own kind (CPU or GPU).
+Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids);
 
 }  // namespace arle::testing

@@ -2,7 +2,9 @@
 # On the GPU machine: every CUDA op against the CPU op (then again under
 # compute-sanitizer memcheck), the CUDA backend on every fixture against the
 # transformers references, `arle generate` on CPU and CUDA side by side, and
-# the cuBLASLt GEMM rate. Expects device/bin/*.gz from
+# the cuBLASLt GEMM rate, real shapes against transformers and a first speed
+# look (ARLE_BF16_BASELINE=1 adds transformers' own bf16 on the fixtures).
+# Expects device/bin/*.gz from
 # scripts/build_cuda_tests.sh. Logs go to $OUT; a summary prints last.
 set -uo pipefail
 out="${OUT:-/tmp}"
@@ -36,9 +38,11 @@ head -c 300 "$out/generate_stories260K_cuda.txt"; echo
 if [ -x device/bin/cuda_gemm_bench ]; then device/bin/cuda_gemm_bench > "$out/gemm.txt" 2>&1; fi
 echo "== summary"
 printf '%s\n' "${summary[@]}"
+if [ "${ARLE_BF16_BASELINE:-0}" = 1 ]; then
 echo "== transformers bf16 on the same fixtures (the criteria's baseline)"
 python3 scripts/device/bf16_baseline.py tests/fixtures stories260K qwen3-tiny qwen3-small-vocab qwen2-tiny \
   llama-yarn-tiny llama-llama3-tiny llama-linear-tiny 2>&1 | grep -v -i warn | tee "$out/bf16_baseline.txt"
+fi
 echo "== real shapes (random bf16 weights) on CUDA against transformers float32"
 mkdir -p /tmp/real
 ARLE_GENERATE_ARGS="--backend cuda" PYTHONUNBUFFERED=1 python3 scripts/device/compare_real_shapes.py \

@@ -2,7 +2,9 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
@@ -48,32 +50,92 @@ KvStorage CudaDecoderLm::kv_storage() const {
   return s;
 }
 
+void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
+  const ModelConfig& c = config_;
+  if (rows > ws_.rows) {
+    // Grow by half again, so a slowly rising row count reallocates rarely.
+    const std::int64_t n = std::max(rows, ws_.rows + ws_.rows / 2);
+    auto bf16 = [&](std::int64_t width) { return kc::device_empty({n, width}, DType::kBF16, device_); };
+    ws_.residual = kc::device_empty({n, c.hidden_size}, DType::kF32, device_);
+    ws_.h = bf16(c.hidden_size);
+    ws_.qkv = bf16(c.q_size() + 2 * c.kv_size());
+    ws_.attention = bf16(c.q_size());
+    ws_.o = bf16(c.hidden_size);
+    ws_.mlp_out = bf16(c.hidden_size);
+    ws_.gate_up = bf16(2 * c.intermediate_size);
+    ws_.act = bf16(c.intermediate_size);
+    ws_.attention_scratch = kc::device_empty(
+        {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.head_dim, device_)}, DType::kF32, device_);
+    ws_.rows = n;
+  }
+  if (logit_rows > ws_.logit_rows) {
+    const std::int64_t n = std::max(logit_rows, ws_.logit_rows + ws_.logit_rows / 2);
+    ws_.last = kc::device_empty({n, c.hidden_size}, DType::kBF16, device_);
+    ws_.logits = kc::device_empty({n, c.vocab_size}, DType::kF32, device_);
+    ws_.logit_rows = n;
+  }
+}
+
 Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   validate_forward_batch(batch, config_.vocab_size, cache);
   const ModelConfig& c = config_;
   const std::int64_t rows = batch.rows();
   if (rows == 0) return Tensor::empty({0, c.vocab_size}, DType::kF32);
   ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  const auto n = static_cast<std::int64_t>(batch.logit_rows.size());
+  reserve(rows, std::max<std::int64_t>(n, 1));
 
-  // Step metadata: token ids, where each row lives in the KV pool, rotary
-  // cos/sin per row (computed on the host by the same RopeTable as the CPU).
-  const Tensor ids = kc::upload_i32(batch.token_ids, device_);
-  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
-  const kc::PagedBatch paged =
-      kc::upload_paged_batch(tables, batch.row_sequence, batch.positions, cache.page_size(), device_);
+  // The step's metadata in one host buffer and one copy: token ids, logit
+  // rows, page tables [sequences, max_pages], row sequences, positions, then
+  // the rotary cos and sin (float32 bits) from the same RopeTable as the CPU.
   Tensor cos_host, sin_host;
   rope_.fill(batch.positions, cos_host, sin_host);
-  const Tensor cos = kc::to_device(cos_host, DType::kF32, device_);
-  const Tensor sin = kc::to_device(sin_host, DType::kF32, device_);
+  const std::int64_t sequences = static_cast<std::int64_t>(batch.page_tables.size());
+  std::int64_t max_pages = 1;
+  for (const auto* table : batch.page_tables) max_pages = std::max<std::int64_t>(max_pages, std::ssize(*table));
+  const std::int64_t half = cos_host.size(1);
+  const std::int64_t at_tables = rows + n, at_seq = at_tables + sequences * max_pages, at_pos = at_seq + rows,
+                     at_cos = at_pos + rows, at_sin = at_cos + rows * half, total = at_sin + rows * half;
+  staging_.assign(static_cast<std::size_t>(total), 0);
+  std::copy(batch.token_ids.begin(), batch.token_ids.end(), staging_.begin());
+  std::copy(batch.logit_rows.begin(), batch.logit_rows.end(), staging_.begin() + rows);
+  kc::PagedBatch paged;
+  paged.max_pages = max_pages;
+  paged.page_size = cache.page_size();
+  for (std::int64_t s = 0; s < sequences; ++s) {
+    const auto& table = *batch.page_tables[static_cast<std::size_t>(s)];
+    std::copy(table.begin(), table.end(), staging_.begin() + at_tables + s * max_pages);
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    staging_[static_cast<std::size_t>(at_seq + r)] = batch.row_sequence[static_cast<std::size_t>(r)];
+    staging_[static_cast<std::size_t>(at_pos + r)] = static_cast<std::int32_t>(batch.positions[static_cast<std::size_t>(r)]);
+    paged.max_context = std::max<std::int64_t>(paged.max_context, batch.positions[static_cast<std::size_t>(r)] + 1);
+  }
+  std::memcpy(staging_.data() + at_cos, cos_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
+  std::memcpy(staging_.data() + at_sin, sin_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
+  if (!ws_.metadata.defined() || ws_.metadata.numel() < total) {
+    ws_.metadata = kc::device_empty({total + total / 2}, DType::kI32, device_);
+  }
+  ARLE_CUDA_CHECK(cudaMemcpy(ws_.metadata.raw_data(), staging_.data(), static_cast<std::size_t>(total) * 4,
+                             cudaMemcpyHostToDevice));
+  const Tensor& meta = ws_.metadata;
+  const Tensor ids = meta.narrow_rows(0, rows);
+  const Tensor logit_ids = meta.narrow_rows(rows, rows + n);
+  paged.block_tables = meta.narrow_rows(at_tables, at_seq);
+  paged.row_seq = meta.narrow_rows(at_seq, at_pos);
+  paged.positions = meta.narrow_rows(at_pos, at_cos);
+  auto f32_view = [&](std::int64_t at) {
+    return Tensor::view_of(meta.storage(), static_cast<std::size_t>(at) * 4, {rows, half}, DType::kF32);
+  };
+  const Tensor cos = f32_view(at_cos), sin = f32_view(at_sin);
 
   const float eps = static_cast<float>(c.rms_norm_eps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::int64_t q_size = c.q_size(), kv_size = c.kv_size();
-  auto empty = [&](std::int64_t width) { return kc::device_empty({rows, width}, DType::kBF16, device_); };
-  const Tensor residual = kc::device_empty({rows, c.hidden_size}, DType::kF32, device_);
-  const Tensor h = empty(c.hidden_size), qkv = empty(q_size + 2 * kv_size);
-  const Tensor attention = empty(q_size), o = empty(c.hidden_size), mlp_out = empty(c.hidden_size);
-  const Tensor gate_up = empty(2 * c.intermediate_size), act = empty(c.intermediate_size);
+  const Tensor residual = ws_.residual.narrow_rows(0, rows), h = ws_.h.narrow_rows(0, rows);
+  const Tensor qkv = ws_.qkv.narrow_rows(0, rows), attention = ws_.attention.narrow_rows(0, rows);
+  const Tensor o = ws_.o.narrow_rows(0, rows), mlp_out = ws_.mlp_out.narrow_rows(0, rows);
+  const Tensor gate_up = ws_.gate_up.narrow_rows(0, rows), act = ws_.act.narrow_rows(0, rows);
 
   // residual carries the hidden state in float32, from zero; every norm
   // first adds a branch's output into it (fused), then normalizes into h.
@@ -86,11 +148,14 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
     const Tensor q = qkv.narrow_cols(0, q_size);
     const Tensor k = qkv.narrow_cols(q_size, q_size + kv_size);
     const Tensor v = qkv.narrow_cols(q_size + kv_size, q_size + 2 * kv_size);
-    kc::head_norm_rope(q, c.head_dim, c.qk_norm ? l.q_norm : Tensor(), eps, false, cos, sin, kernels::cpu::RopeLayout::kNeox);
-    kc::head_norm_rope(k, c.head_dim, c.qk_norm ? l.k_norm : Tensor(), eps, false, cos, sin, kernels::cpu::RopeLayout::kNeox);
+    kc::head_norm_rope(q, c.head_dim, c.qk_norm ? l.q_norm : Tensor(), eps, false, cos, sin,
+                       kernels::cpu::RopeLayout::kNeox);
+    kc::head_norm_rope(k, c.head_dim, c.qk_norm ? l.k_norm : Tensor(), eps, false, cos, sin,
+                       kernels::cpu::RopeLayout::kNeox);
     const auto layer = static_cast<std::int64_t>(i);
     kc::paged_kv_write(k, v, paged, cache.k(layer), cache.v(layer));
-    kc::paged_attention(q, paged, cache.k(layer), cache.v(layer), c.num_attention_heads, scale, attention);
+    kc::paged_attention(q, paged, cache.k(layer), cache.v(layer), c.num_attention_heads, scale, attention,
+                        ws_.attention_scratch);
     gemm_->linear(attention, l.o_proj, l.o_bias, o);
     kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual);
     gemm_->linear(h, l.gate_up, l.gate_up_bias, gate_up);
@@ -99,10 +164,9 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   }
   kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual);
   // Logits, in float32, only for the rows that need them.
-  const auto n = static_cast<std::int64_t>(batch.logit_rows.size());
-  const Tensor last = kc::device_empty({n, c.hidden_size}, DType::kBF16, device_);
-  kc::embedding(h, kc::upload_i32(batch.logit_rows, device_), last);
-  const Tensor logits = kc::device_empty({n, c.vocab_size}, DType::kF32, device_);
+  const Tensor last = ws_.last.narrow_rows(0, n);
+  kc::embedding(h, logit_ids, last);
+  const Tensor logits = ws_.logits.narrow_rows(0, n);
   gemm_->linear(last, lm_head_, Tensor(), logits);
   return kc::to_host_f32(logits);
 }

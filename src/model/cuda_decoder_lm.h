@@ -5,8 +5,10 @@
 // add + RMSNorm, per-head
 // norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
 // logits for the rows that need them (copied back for the engine's sampler).
-// Built only with ARLE_CUDA. This is the correct-first version: activations
-// are allocated per step and decode is not captured in CUDA graphs yet.
+// Built only with ARLE_CUDA. Activations live in a workspace that grows to
+// the largest step seen and is reused; a step's metadata (token ids, page
+// tables, positions, rotary cos/sin, logit rows) goes up in one copy. Decode
+// is not captured in CUDA graphs yet.
 
 #include <memory>
 #include <vector>
@@ -34,6 +36,14 @@ class CudaDecoderLm final : public CausalLm {
     Tensor gate_up, gate_up_bias, down, down_bias;
   };
   Tensor upload(const Tensor& host);
+  // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows).
+  void reserve(std::int64_t rows, std::int64_t logit_rows);
+
+  struct Workspace {
+    std::int64_t rows = 0, logit_rows = 0;
+    Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
+    Tensor last, logits, metadata;
+  };
 
   ModelConfig config_;
   int device_;
@@ -42,6 +52,8 @@ class CudaDecoderLm final : public CausalLm {
   std::size_t bytes_ = 0;
   RopeTable rope_;
   std::unique_ptr<kernels::cuda::CublasLtGemm> gemm_;
+  Workspace ws_;
+  std::vector<std::int32_t> staging_;  // the step's metadata on the host
 };
 
 }  // namespace arle::model

@@ -205,18 +205,18 @@ struct PagedCase {
   std::vector<std::vector<std::int32_t>> tables;
   std::vector<std::int32_t> row_seq;
   std::vector<std::int64_t> positions;
-  PagedCase() {
+  // Tokens per sequence; with `decode_only` every sequence has one row.
+  explicit PagedCase(std::vector<std::int64_t> lengths = {1, 17, 100, 33, 250}, bool decode_only = false) {
     std::vector<std::int32_t> free(static_cast<std::size_t>(pages));
     for (std::int32_t i = 0; i < pages; ++i) free[static_cast<std::size_t>(i)] = i;
     std::shuffle(free.begin(), free.end(), std::mt19937(21));
-    const std::vector<std::int64_t> lengths = {1, 17, 100, 33, 250};  // tokens per sequence
     std::size_t next = 0;
     for (std::size_t s = 0; s < lengths.size(); ++s) {
       std::vector<std::int32_t> table;
       for (std::int64_t p = 0; p < (lengths[s] + page_size - 1) / page_size; ++p) table.push_back(free[next++]);
       tables.push_back(table);
       // Sequence 1 and 3 prefill a chunk; the others decode their last token.
-      const std::int64_t first = s == 1 ? 0 : s == 3 ? 20 : lengths[s] - 1;
+      const std::int64_t first = decode_only ? lengths[s] - 1 : s == 1 ? 0 : s == 3 ? 20 : lengths[s] - 1;
       for (std::int64_t p = first; p < lengths[s]; ++p) {
         row_seq.push_back(static_cast<std::int32_t>(s));
         positions.push_back(p);
@@ -261,24 +261,35 @@ TEST_P(CudaOps, PagedKvWriteFillsTheRightSlots) {
             0.0);
 }
 
-TEST_P(CudaOps, PagedAttentionMatchesCpu) {
-  const PagedCase c;
+void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype);
+
+TEST_P(CudaOps, PagedAttentionMatchesCpu) { expect_paged_attention_matches_cpu(PagedCase(), dtype()); }
+
+// Few rows with long contexts: the context is split across blocks and merged
+// (flash-decoding), including chunks past a short row's end.
+TEST_P(CudaOps, PagedAttentionSplitsLongContexts) {
+  expect_paged_attention_matches_cpu(PagedCase({600, 3}, /*decode_only=*/true), dtype());
+  expect_paged_attention_matches_cpu(PagedCase({129}, /*decode_only=*/true), dtype());
+}
+
+void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype) {
   struct Heads {
     std::int64_t q, kv, dim;
   };
   for (const Heads h : {Heads{4, 4, 8}, Heads{8, 2, 16}, Heads{16, 8, 32}, Heads{14, 2, 64}, Heads{8, 1, 128},
                         Heads{4, 2, 256}, Heads{6, 3, 40}}) {
-    SCOPED_TRACE(testing::Message() << h.q << " q heads, " << h.kv << " kv heads of " << h.dim);
-    const Tensor k_cache = rounded(random_f32({c.pages, c.page_size, h.kv, h.dim}, 17), dtype());
-    const Tensor v_cache = rounded(random_f32(k_cache.shape(), 18), dtype());
-    const Tensor q_wide = rounded(random_f32({c.rows(), h.q * h.dim + 8}, 19, -2.0f, 2.0f), dtype());
+    SCOPED_TRACE(testing::Message() << c.rows() << " rows, " << h.q << " q heads, " << h.kv << " kv heads of "
+                                    << h.dim);
+    const Tensor k_cache = rounded(random_f32({c.pages, c.page_size, h.kv, h.dim}, 17), dtype);
+    const Tensor v_cache = rounded(random_f32(k_cache.shape(), 18), dtype);
+    const Tensor q_wide = rounded(random_f32({c.rows(), h.q * h.dim + 8}, 19, -2.0f, 2.0f), dtype);
     const Tensor q = q_wide.narrow_cols(0, h.q * h.dim);
     const float scale = 1.0f / std::sqrt(static_cast<float>(h.dim));
     const Tensor want = ops::paged_attention(q.to_f32(), c.cpu_rows(), k_cache, v_cache, h.q, scale);
-    Tensor out = poisoned({c.rows(), h.q * h.dim}, dtype());
-    paged_attention(to_device(q_wide, dtype()).narrow_cols(0, h.q * h.dim), c.device_batch(),
-                    to_device(k_cache, dtype()), to_device(v_cache, dtype()), h.q, scale, out);
-    EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+    Tensor out = poisoned({c.rows(), h.q * h.dim}, dtype);
+    paged_attention(to_device(q_wide, dtype).narrow_cols(0, h.q * h.dim), c.device_batch(),
+                    to_device(k_cache, dtype), to_device(v_cache, dtype), h.q, scale, out);
+    EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype));
   }
 }
 

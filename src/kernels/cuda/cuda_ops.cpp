@@ -141,6 +141,7 @@ PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*
         position / page_size >= std::ssize(*page_tables[static_cast<std::size_t>(seq)])) {
       throw_error(ErrorCode::kInvalidArgument, "upload_paged_batch: row {} points outside its page table", r);
     }
+    b.max_context = std::max<std::int64_t>(b.max_context, position + 1);
     host[static_cast<std::size_t>(sequences * b.max_pages + r)] = seq;
     host[static_cast<std::size_t>(sequences * b.max_pages + rows + r)] = static_cast<std::int32_t>(position);
   }
@@ -186,8 +187,28 @@ void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, c
                         v_cache.raw_data(), bf16, stream);
 }
 
+namespace {
+
+int multiprocessors(int device) {
+  static int cached[64] = {};
+  if (device < 0 || device >= 64) return 132;
+  if (cached[device] == 0) {
+    ARLE_CUDA_CHECK(cudaDeviceGetAttribute(&cached[device], cudaDevAttrMultiProcessorCount, device));
+  }
+  return cached[device];
+}
+
+}  // namespace
+
+std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
+                                              int device) {
+  // splits <= ceil(4 * SMs / pairs), so pairs * splits <= 4 * SMs + pairs.
+  return (4 * static_cast<std::int64_t>(multiprocessors(device)) + rows * q_heads) * (head_dim + 2);
+}
+
 void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
-                     std::int64_t q_heads, float scale, const Tensor& out, CUstream_st* stream) {
+                     std::int64_t q_heads, float scale, const Tensor& out, const Tensor& workspace,
+                     CUstream_st* stream) {
   const bool bf16 = is_bf16(q, "paged_attention");
   check_2d(q, "paged_attention");
   check_2d(out, "paged_attention");
@@ -200,8 +221,16 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
     throw_error(ErrorCode::kInvalidArgument, "paged_attention: {} query heads do not fit {} kv heads of {}", q_heads,
                 kv_heads, head_dim);
   }
+  const int device = q.device().index;
+  const std::int64_t splits = paged_attention_splits(batch.rows(), q_heads, batch.max_context, multiprocessors(device));
+  Tensor scratch = workspace;
+  const std::int64_t needed = batch.rows() * q_heads * splits * (head_dim + 2);
+  if (splits > 1 && (!scratch.defined() || scratch.dtype() != DType::kF32 || scratch.numel() < needed)) {
+    scratch = device_empty({needed}, DType::kF32, device);
+  }
   launch_paged_attention(q.raw_data(), q.row_stride(), meta_of(batch), k_cache.raw_data(), v_cache.raw_data(),
-                         q_heads, kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), bf16, stream);
+                         q_heads, kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), splits,
+                         splits > 1 ? scratch.data<float>() : nullptr, bf16, stream);
 }
 
 }  // namespace arle::kernels::cuda

@@ -41,6 +41,7 @@ void add(const Tensor& x, const Tensor& y, CUstream_st* stream = nullptr);
 struct PagedBatch {
   Tensor block_tables, row_seq, positions;  // int32
   std::int64_t max_pages = 0, page_size = 0;
+  std::int64_t max_context = 0;  // the longest row's position + 1
   std::int64_t rows() const { return row_seq.defined() ? row_seq.size(0) : 0; }
 };
 PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
@@ -51,8 +52,16 @@ PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*
 // k, v: [rows, kv_heads * head_dim].
 void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& k_cache,
                     const Tensor& v_cache, CUstream_st* stream = nullptr);
-// q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim].
+// q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim]. Rows with
+// long contexts and few (row, head) pairs split their context across blocks
+// (flash-decoding); the partial results go to `workspace` (float32, at least
+// paged_attention_workspace_floats() elements), or to a temporary when it
+// is undefined or too small.
 void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
-                     std::int64_t q_heads, float scale, const Tensor& out, CUstream_st* stream = nullptr);
+                     std::int64_t q_heads, float scale, const Tensor& out, const Tensor& workspace = {},
+                     CUstream_st* stream = nullptr);
+// Floats of workspace paged_attention may use for `rows` rows.
+std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
+                                              int device = 0);
 
 }  // namespace arle::kernels::cuda

@@ -62,8 +62,19 @@ void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const 
 // Causal attention of q [rows, q_heads * head_dim] (row stride ldq) against
 // the cache, GQA by q_heads / kv_heads; out [rows, q_heads * head_dim]
 // (row stride ldo). Float32 softmax and accumulation, any head_dim up to 512.
+// When few (row, head) pairs would leave the GPU idle (decode), each one's
+// context is split into `splits` chunks computed in parallel and merged by a
+// second kernel (flash-decoding); `workspace` then holds
+// rows * q_heads * splits * (head_dim + 2) floats. paged_attention_splits()
+// picks the count.
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
-                            float scale, void* out, std::int64_t ldo, bool bf16, CUstream_st* stream);
+                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
+                            bool bf16, CUstream_st* stream);
+// Splits for `rows` rows of at most `max_context` positions on a GPU of
+// `multiprocessors` SMs: enough blocks for about four per SM, chunks of at
+// least 64 positions.
+std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std::int64_t max_context,
+                                    int multiprocessors);
 
 }  // namespace arle::kernels::cuda

@@ -1,10 +1,12 @@
-// Paged KV writes and causal paged attention (see kernels.h). This first
-// version favours being right for every shape: one block of four warps per
-// (row, query head); each warp walks every fourth position of the context
-// with an online (max-subtracted) softmax, lanes splitting head_dim, and the
-// warps merge at the end. Tensor-core prefill and split-KV decode come next.
+// Paged KV writes and causal paged attention (see kernels.h). A block of four
+// warps per (row, query head, split of the context); each warp walks every
+// fourth position of its chunk with an online (max-subtracted) softmax, lanes
+// splitting head_dim; the warps merge at the end, and the splits in a second
+// kernel. No tensor cores yet (FlashAttention-2-style prefill comes next).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include <algorithm>
 
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/kernels.h"
@@ -36,15 +38,22 @@ __global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMe
   }
 }
 
+// One block per (row, query head, split): the split's chunk of the context
+// with an online softmax per warp, merged across the block's warps. With one
+// split the result is written to `out`; else the partial (max, sum, acc) go
+// to the workspace for merge_kernel.
 template <typename T>
 __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, const T* k_cache, const T* v_cache,
                                  std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim, float scale,
-                                 T* out, std::int64_t ldo) {
-  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+                                 T* out, std::int64_t ldo, std::int64_t splits, float* workspace) {
+  const std::int64_t r = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
   const std::int64_t kvh = h / (q_heads / kv_heads);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const std::int64_t kv_width = kv_heads * head_dim;
   const int per_lane = static_cast<int>((head_dim + 31) / 32);
+  const std::int64_t context = meta.positions[r] + 1;
+  const std::int64_t chunk = (context + splits - 1) / splits;
+  const std::int64_t begin = split * chunk, end = begin + chunk < context ? begin + chunk : context;
 
   float qv[kMaxPerLane], acc[kMaxPerLane];
   for (int j = 0; j < kMaxPerLane; ++j) {
@@ -53,8 +62,7 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  const std::int64_t context = meta.positions[r] + 1;
-  for (std::int64_t p = warp; p < context; p += kWarps) {
+  for (std::int64_t p = begin + warp; p < end; p += kWarps) {
     const std::int64_t base = slot_of(meta, r, p) * kv_width + kvh * head_dim;
     float s = 0.0f;
     for (int j = 0; j < per_lane; ++j) {
@@ -93,9 +101,48 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
     factor[w] = warp_l[w] > 0.0f ? __expf(warp_m[w] - m_all) : 0.0f;
     l_all += warp_l[w] * factor[w];
   }
+  if (splits == 1) {
+    for (std::int64_t d = lane; d < head_dim; d += 32) {
+      float sum = 0.0f;
+      for (int w = 0; w < kWarps; ++w) sum += warp_acc[w * head_dim + d] * factor[w];
+      store(out + r * ldo + h * head_dim + d, sum / l_all);
+    }
+    return;
+  }
+  // Partial: [(r * q_heads + h) * splits + split] holds (m, l, acc[head_dim]).
+  float* part = workspace + ((r * q_heads + h) * splits + split) * (head_dim + 2);
+  if (lane == 0) {
+    part[0] = m_all;
+    part[1] = l_all;  // 0 for an empty chunk
+  }
   for (std::int64_t d = lane; d < head_dim; d += 32) {
     float sum = 0.0f;
     for (int w = 0; w < kWarps; ++w) sum += warp_acc[w * head_dim + d] * factor[w];
+    part[2 + d] = sum;
+  }
+}
+
+// Merges the splits of one (row, head): rescale each to the common max.
+template <typename T>
+__global__ void merge_kernel(const float* workspace, std::int64_t q_heads, std::int64_t head_dim, std::int64_t splits,
+                             T* out, std::int64_t ldo) {
+  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+  const float* parts = workspace + (r * q_heads + h) * splits * (head_dim + 2);
+  float m_all = -INFINITY;
+  for (std::int64_t s = 0; s < splits; ++s) {
+    if (parts[s * (head_dim + 2) + 1] > 0.0f) m_all = fmaxf(m_all, parts[s * (head_dim + 2)]);
+  }
+  float l_all = 0.0f;
+  for (std::int64_t s = 0; s < splits; ++s) {
+    const float l = parts[s * (head_dim + 2) + 1];
+    if (l > 0.0f) l_all += l * __expf(parts[s * (head_dim + 2)] - m_all);
+  }
+  for (std::int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float sum = 0.0f;
+    for (std::int64_t s = 0; s < splits; ++s) {
+      const float* part = parts + s * (head_dim + 2);
+      if (part[1] > 0.0f) sum += part[2 + d] * __expf(part[0] - m_all);
+    }
     store(out + r * ldo + h * head_dim + d, sum / l_all);
   }
 }
@@ -120,21 +167,40 @@ void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const 
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
+std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std::int64_t max_context,
+                                    int multiprocessors) {
+  const std::int64_t pairs = rows * q_heads;
+  const std::int64_t wanted = (4 * static_cast<std::int64_t>(multiprocessors) + pairs - 1) / pairs;
+  const std::int64_t most = (max_context + 63) / 64;
+  return std::max<std::int64_t>(1, std::min(wanted, most));
+}
+
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
-                            float scale, void* out, std::int64_t ldo, bool bf16, CUstream_st* stream) {
+                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
+                            bool bf16, CUstream_st* stream) {
   if (meta.rows == 0) return;
-  const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
+  const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
+  const dim3 merge_grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
   const std::size_t smem = static_cast<std::size_t>(kWarps * head_dim) * sizeof(float);
   if (bf16) {
-    attention_kernel<__nv_bfloat16><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
-        static_cast<const __nv_bfloat16*>(q), ldq, meta, static_cast<const __nv_bfloat16*>(k_cache),
-        static_cast<const __nv_bfloat16*>(v_cache), q_heads, kv_heads, head_dim, scale,
-        static_cast<__nv_bfloat16*>(out), ldo);
+    using T = __nv_bfloat16;
+    attention_kernel<T><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
+        static_cast<const T*>(q), ldq, meta, static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), q_heads,
+        kv_heads, head_dim, scale, static_cast<T*>(out), ldo, splits, workspace);
+    if (splits > 1) {
+      merge_kernel<T><<<merge_grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
+                                                                  static_cast<T*>(out), ldo);
+    }
   } else {
     attention_kernel<float><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
         static_cast<const float*>(q), ldq, meta, static_cast<const float*>(k_cache),
-        static_cast<const float*>(v_cache), q_heads, kv_heads, head_dim, scale, static_cast<float*>(out), ldo);
+        static_cast<const float*>(v_cache), q_heads, kv_heads, head_dim, scale, static_cast<float*>(out), ldo,
+        splits, workspace);
+    if (splits > 1) {
+      merge_kernel<float><<<merge_grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
+                                                                     static_cast<float*>(out), ldo);
+    }
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }

@@ -10,6 +10,7 @@
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
+#include "kernels/ops.h"
 #include "model/forward_batch.h"
 #include "model/paged_kv_cache.h"
 
@@ -31,11 +32,15 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
   final_norm_ = upload(w.final_norm);
   // A tied head is the embedding table itself: upload it once.
   lm_head_ = w.lm_head.storage() == w.embed_tokens.storage() ? embed_tokens_ : upload(w.lm_head);
+  auto mlp = [&](const MlpWeights& m) {
+    return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
+  };
   for (const DecoderLayerWeights& l : w.layers) {
-    if (!l.experts.empty()) throw_error(ErrorCode::kUnsupported, "MoE layers do not run on CUDA yet");
-    layers_.push_back({upload(l.input_norm), upload(l.post_attention_norm), upload(l.qkv), upload(l.qkv_bias),
-                       upload(l.o_proj), upload(l.o_bias), upload(l.q_norm), upload(l.k_norm), upload(l.mlp.gate_up),
-                       upload(l.mlp.gate_up_bias), upload(l.mlp.down), upload(l.mlp.down_bias)});
+    Layer layer{upload(l.input_norm), upload(l.post_attention_norm), upload(l.qkv), upload(l.qkv_bias),
+                upload(l.o_proj), upload(l.o_bias), upload(l.q_norm), upload(l.k_norm), mlp(l.mlp), upload(l.router),
+                {}};
+    for (const MlpWeights& e : l.experts) layer.experts.push_back(mlp(e));
+    layers_.push_back(std::move(layer));
   }
 }
 
@@ -50,6 +55,62 @@ KvStorage CudaDecoderLm::kv_storage() const {
   return s;
 }
 
+void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
+  const std::int64_t rows = h.size(0), k = config_.moe.experts_per_token;
+  const auto experts = static_cast<std::int64_t>(l.experts.size());
+  const Tensor router_logits = kc::device_empty({rows, experts}, DType::kF32, device_);
+  gemm_->linear(h, l.router, Tensor(), router_logits);
+  const ops::MoeRouting routing = ops::moe_route(kc::to_host_f32(router_logits), k, config_.moe.norm_topk_prob);
+
+  // Assignments grouped by expert (the rows each expert computes, in order),
+  // and for every row its k results in ascending expert id.
+  std::vector<std::vector<std::int32_t>> rows_of(static_cast<std::size_t>(experts));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < k; ++j) rows_of[static_cast<std::size_t>(routing.expert_ids[r * k + j])].push_back(
+        static_cast<std::int32_t>(r));
+  }
+  const std::int64_t assignments = rows * k;
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(experts) + 1, 0);
+  for (std::int64_t e = 0; e < experts; ++e) offset[e + 1] = offset[e] + std::ssize(rows_of[e]);
+  std::vector<std::int32_t> host(static_cast<std::size_t>(3 * assignments));  // gather | index | weight bits
+  for (std::int64_t e = 0; e < experts; ++e) std::copy(rows_of[e].begin(), rows_of[e].end(), host.begin() + offset[e]);
+  std::vector<std::int64_t> cursor(offset.begin(), offset.end() - 1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::vector<std::pair<std::int32_t, float>> picks;
+    for (std::int64_t j = 0; j < k; ++j) picks.emplace_back(routing.expert_ids[r * k + j], routing.weights[r * k + j]);
+    std::sort(picks.begin(), picks.end());
+    for (std::int64_t j = 0; j < k; ++j) {
+      // The row's place in its expert's run: rows were pushed in row order.
+      const auto e = static_cast<std::size_t>(picks[j].first);
+      const auto& run = rows_of[e];
+      const auto at = std::lower_bound(run.begin(), run.end(), static_cast<std::int32_t>(r)) - run.begin();
+      host[static_cast<std::size_t>(assignments + r * k + j)] = static_cast<std::int32_t>(offset[e] + at);
+      std::memcpy(&host[static_cast<std::size_t>(2 * assignments + r * k + j)], &picks[j].second, sizeof(float));
+    }
+  }
+  const Tensor meta = kc::upload_i32(host, device_);
+  const Tensor gather_ids = meta.narrow_rows(0, assignments);
+  const Tensor index = meta.narrow_rows(assignments, 2 * assignments);
+  const Tensor weights = Tensor::view_of(meta.storage(), static_cast<std::size_t>(2 * assignments) * 4, {assignments},
+                                         DType::kF32);
+
+  const std::int64_t inter = l.experts[0].down.size(1);
+  const Tensor x = kc::device_empty({assignments, config_.hidden_size}, DType::kBF16, device_);
+  const Tensor gate_up = kc::device_empty({assignments, 2 * inter}, DType::kBF16, device_);
+  const Tensor act = kc::device_empty({assignments, inter}, DType::kBF16, device_);
+  const Tensor y = kc::device_empty({assignments, config_.hidden_size}, DType::kBF16, device_);
+  kc::embedding(h, gather_ids, x);
+  for (std::int64_t e = 0; e < experts; ++e) {
+    if (offset[e] == offset[e + 1]) continue;
+    const Mlp& m = l.experts[static_cast<std::size_t>(e)];
+    const Tensor gu = gate_up.narrow_rows(offset[e], offset[e + 1]), a = act.narrow_rows(offset[e], offset[e + 1]);
+    gemm_->linear(x.narrow_rows(offset[e], offset[e + 1]), m.gate_up, m.gate_up_bias, gu);
+    kc::silu_and_mul(gu, a);
+    gemm_->linear(a, m.down, m.down_bias, y.narrow_rows(offset[e], offset[e + 1]));
+  }
+  kc::combine_rows(y, index, weights, k, out);
+}
+
 void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
   const ModelConfig& c = config_;
   if (rows > ws_.rows) {
@@ -62,8 +123,10 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
     ws_.attention = bf16(c.q_size());
     ws_.o = bf16(c.hidden_size);
     ws_.mlp_out = bf16(c.hidden_size);
-    ws_.gate_up = bf16(2 * c.intermediate_size);
-    ws_.act = bf16(c.intermediate_size);
+    // Dense layers' width (0 in an all-MoE model: one column keeps views valid).
+    const std::int64_t inter = std::max<std::int64_t>(1, c.intermediate_size);
+    ws_.gate_up = bf16(2 * inter);
+    ws_.act = bf16(inter);
     ws_.attention_scratch = kc::device_empty(
         {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.head_dim, device_)}, DType::kF32, device_);
     ws_.rows = n;
@@ -158,9 +221,13 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
                         ws_.attention_scratch);
     gemm_->linear(attention, l.o_proj, l.o_bias, o);
     kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual);
-    gemm_->linear(h, l.gate_up, l.gate_up_bias, gate_up);
+    if (!l.experts.empty()) {
+      moe(l, h, mlp_out);
+      continue;
+    }
+    gemm_->linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, gate_up);
     kc::silu_and_mul(gate_up, act);
-    gemm_->linear(act, l.down, l.down_bias, mlp_out);
+    gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out);
   }
   kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual);
   // Logits, in float32, only for the rows that need them.

@@ -5,7 +5,8 @@
 // add + RMSNorm, per-head
 // norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
 // logits for the rows that need them (copied back for the engine's sampler).
-// Built only with ARLE_CUDA. Activations live in a workspace that grows to
+// MoE layers route on the host (router logits come back, small) and run each
+// expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live in a workspace that grows to
 // the largest step seen and is reused; a step's metadata (token ids, page
 // tables, positions, rotary cos/sin, logit rows) goes up in one copy. Decode
 // is not captured in CUDA graphs yet.
@@ -22,7 +23,6 @@ namespace arle::model {
 
 class CudaDecoderLm final : public CausalLm {
  public:
-  // Throws kUnsupported for MoE layers (not on CUDA yet).
   CudaDecoderLm(ModelConfig config, const DecoderWeights& weights, int device = 0);
 
   const ModelConfig& config() const override { return config_; }
@@ -31,10 +31,19 @@ class CudaDecoderLm final : public CausalLm {
   KvStorage kv_storage() const override;
 
  private:
-  struct Layer {
-    Tensor input_norm, post_attention_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;
+  struct Mlp {
     Tensor gate_up, gate_up_bias, down, down_bias;
   };
+  struct Layer {
+    Tensor input_norm, post_attention_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;
+    Mlp mlp;
+    Tensor router;             // MoE layers: [experts, hidden]
+    std::vector<Mlp> experts;
+  };
+  // Routed experts of `h` into `out`: routing on the host (the CPU's exact
+  // top-k), expert GEMMs over their rows, then each row's experts summed in
+  // ascending expert id.
+  void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
   // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows).
   void reserve(std::int64_t rows, std::int64_t logit_rows);

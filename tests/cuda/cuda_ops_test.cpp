@@ -293,6 +293,30 @@ void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype) {
   }
 }
 
+TEST_P(CudaOps, CombineRowsSumsEachRowsExpertsInOrder) {
+  const std::int64_t rows = 5, k = 3, width = 70;
+  const Tensor y = rounded(random_f32({rows * k + 4, width}, 25), dtype());
+  std::vector<std::int32_t> index(static_cast<std::size_t>(rows * k));
+  std::vector<float> weights(index.size());
+  std::mt19937 rng(26);
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    index[i] = static_cast<std::int32_t>(rng() % static_cast<std::uint32_t>(y.size(0)));
+    weights[i] = static_cast<float>(rng() % 1000) / 1000.0f;
+  }
+  Tensor want = Tensor::zeros({rows, width}, DType::kF32);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      const auto i = static_cast<std::size_t>(r * k + j);
+      ops::add_scaled_rows(want.narrow_rows(r, r + 1), y.narrow_rows(index[i], index[i] + 1), {weights[i]});
+    }
+  }
+  Tensor w = Tensor::empty({rows * k}, DType::kF32);
+  std::copy(weights.begin(), weights.end(), w.data<float>());
+  Tensor out = poisoned({rows, width}, dtype());
+  combine_rows(to_device(y, dtype()), upload_i32(index), to_device(w, DType::kF32), k, out);
+  EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+}
+
 TEST_P(CudaOps, BadShapesAreErrors) {
   const Tensor x = poisoned({4, 8}, dtype());
   EXPECT_THROW(silu_and_mul(x, poisoned({4, 3}, dtype())), Error);

@@ -116,6 +116,20 @@ void add(const Tensor& x, const Tensor& y, CUstream_st* stream) {
   launch_add(x.raw_data(), y.raw_data(), x.numel(), bf16, stream);
 }
 
+void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, std::int64_t k, const Tensor& out,
+                  CUstream_st* stream) {
+  const bool bf16 = is_bf16(y, "combine_rows");
+  check_2d(y, "combine_rows");
+  check_2d(out, "combine_rows");
+  same_dtype(y, out, "combine_rows");
+  if (k <= 0 || index.dtype() != DType::kI32 || weights.dtype() != DType::kF32 || index.numel() != out.size(0) * k ||
+      weights.numel() != index.numel() || y.size(1) != out.size(1) || !y.is_contiguous() || !out.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "combine_rows: shapes do not fit");
+  }
+  launch_combine_rows(y.raw_data(), index.data<std::int32_t>(), weights.data<float>(), out.size(0), k, out.size(1),
+                      out.raw_data(), bf16, stream);
+}
+
 PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
                               const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
                               std::int64_t page_size, int device) {

@@ -35,6 +35,11 @@ void silu_and_mul(const Tensor& gate_up, const Tensor& out, CUstream_st* stream 
 // x += y (same shape, contiguous).
 void add(const Tensor& x, const Tensor& y, CUstream_st* stream = nullptr);
 
+// MoE combine: out[r] = sum_j weights[r*k + j] * y[index[r*k + j]] in j
+// order; index int32 and weights float32 on the device, [rows * k].
+void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, std::int64_t k, const Tensor& out,
+                  CUstream_st* stream = nullptr);
+
 // A step's rows in the paged KV cache, on the device: the page tables of its
 // sequences ([sequences, max_pages], padded with 0), each row's sequence and
 // position. Built from host vectors with one copy.

@@ -119,6 +119,19 @@ __global__ void add_kernel(T* x, const T* y, std::int64_t n) {
   }
 }
 
+template <typename T>
+__global__ void combine_rows_kernel(const T* y, const std::int32_t* index, const float* weights, std::int64_t k,
+                                    std::int64_t width, T* out) {
+  const std::int64_t r = blockIdx.x;
+  for (std::int64_t i = threadIdx.x; i < width; i += blockDim.x) {
+    float sum = 0.0f;
+    for (std::int64_t j = 0; j < k; ++j) {
+      sum += weights[r * k + j] * load(y + static_cast<std::int64_t>(index[r * k + j]) * width + i);
+    }
+    store(out + r * width + i, sum);
+  }
+}
+
 int threads_for(std::int64_t width) {
   int t = 32;
   while (t < 1024 && t < width) t *= 2;
@@ -211,6 +224,15 @@ void launch_add(void* x, const void* y, std::int64_t n, bool bf16, CUstream_st* 
   ARLE_DISPATCH(bf16, T,
                 add_kernel<T><<<blocks, threads, 0, as_stream(stream)>>>(static_cast<T*>(x),
                                                                          static_cast<const T*>(y), n));
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_combine_rows(const void* y, const std::int32_t* index, const float* weights, std::int64_t rows,
+                         std::int64_t k, std::int64_t width, void* out, bool bf16, CUstream_st* stream) {
+  if (rows == 0) return;
+  ARLE_DISPATCH(bf16, T,
+                combine_rows_kernel<T><<<static_cast<unsigned>(rows), threads_for(width), 0, as_stream(stream)>>>(
+                    static_cast<const T*>(y), index, weights, k, width, static_cast<T*>(out)));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -37,6 +37,12 @@ void launch_silu_and_mul(const void* in, std::int64_t ldi, void* out, std::int64
 // x[i] += y[i] for n contiguous elements.
 void launch_add(void* x, const void* y, std::int64_t n, bool bf16, CUstream_st* stream);
 
+// MoE combine: out[r] = sum over j < k of weights[r * k + j] * y[index[r * k + j]],
+// in j order (the caller lists each row's experts in ascending expert id).
+// out [rows, width], y [*, width], both contiguous.
+void launch_combine_rows(const void* y, const std::int32_t* index, const float* weights, std::int64_t rows,
+                         std::int64_t k, std::int64_t width, void* out, bool bf16, CUstream_st* stream);
+
 }  // namespace arle::kernels::cuda
 
 namespace arle::kernels::cuda {

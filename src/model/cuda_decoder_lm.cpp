@@ -36,8 +36,16 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
     return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
   };
   for (const DecoderLayerWeights& l : w.layers) {
-    Layer layer{upload(l.input_norm), upload(l.post_attention_norm), upload(l.qkv), upload(l.qkv_bias),
-                upload(l.o_proj), upload(l.o_bias), upload(l.q_norm), upload(l.k_norm), mlp(l.mlp), upload(l.router),
+    Layer layer{upload(l.input_norm),
+                upload(l.post_attention_norm),
+                upload(l.qkv),
+                upload(l.qkv_bias),
+                upload(l.o_proj),
+                upload(l.o_bias),
+                upload(l.q_norm),
+                upload(l.k_norm),
+                mlp(l.mlp),
+                upload(l.router),
                 {}};
     for (const MlpWeights& e : l.experts) layer.experts.push_back(mlp(e));
     layers_.push_back(std::move(layer));
@@ -66,8 +74,8 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   // and for every row its k results in ascending expert id.
   std::vector<std::vector<std::int32_t>> rows_of(static_cast<std::size_t>(experts));
   for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t j = 0; j < k; ++j) rows_of[static_cast<std::size_t>(routing.expert_ids[r * k + j])].push_back(
-        static_cast<std::int32_t>(r));
+    for (std::int64_t j = 0; j < k; ++j)
+      rows_of[static_cast<std::size_t>(routing.expert_ids[r * k + j])].push_back(static_cast<std::int32_t>(r));
   }
   const std::int64_t assignments = rows * k;
   std::vector<std::int64_t> offset(static_cast<std::size_t>(experts) + 1, 0);
@@ -91,8 +99,8 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   const Tensor meta = kc::upload_i32(host, device_);
   const Tensor gather_ids = meta.narrow_rows(0, assignments);
   const Tensor index = meta.narrow_rows(assignments, 2 * assignments);
-  const Tensor weights = Tensor::view_of(meta.storage(), static_cast<std::size_t>(2 * assignments) * 4, {assignments},
-                                         DType::kF32);
+  const Tensor weights =
+      Tensor::view_of(meta.storage(), static_cast<std::size_t>(2 * assignments) * 4, {assignments}, DType::kF32);
 
   const std::int64_t inter = l.experts[0].down.size(1);
   const Tensor x = kc::device_empty({assignments, config_.hidden_size}, DType::kBF16, device_);
@@ -153,27 +161,15 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   // the rotary cos and sin (float32 bits) from the same RopeTable as the CPU.
   Tensor cos_host, sin_host;
   rope_.fill(batch.positions, cos_host, sin_host);
-  const std::int64_t sequences = static_cast<std::int64_t>(batch.page_tables.size());
-  std::int64_t max_pages = 1;
-  for (const auto* table : batch.page_tables) max_pages = std::max<std::int64_t>(max_pages, std::ssize(*table));
   const std::int64_t half = cos_host.size(1);
-  const std::int64_t at_tables = rows + n, at_seq = at_tables + sequences * max_pages, at_pos = at_seq + rows,
-                     at_cos = at_pos + rows, at_sin = at_cos + rows * half, total = at_sin + rows * half;
-  staging_.assign(static_cast<std::size_t>(total), 0);
-  std::copy(batch.token_ids.begin(), batch.token_ids.end(), staging_.begin());
-  std::copy(batch.logit_rows.begin(), batch.logit_rows.end(), staging_.begin() + rows);
-  kc::PagedBatch paged;
-  paged.max_pages = max_pages;
-  paged.page_size = cache.page_size();
-  for (std::int64_t s = 0; s < sequences; ++s) {
-    const auto& table = *batch.page_tables[static_cast<std::size_t>(s)];
-    std::copy(table.begin(), table.end(), staging_.begin() + at_tables + s * max_pages);
-  }
-  for (std::int64_t r = 0; r < rows; ++r) {
-    staging_[static_cast<std::size_t>(at_seq + r)] = batch.row_sequence[static_cast<std::size_t>(r)];
-    staging_[static_cast<std::size_t>(at_pos + r)] = static_cast<std::int32_t>(batch.positions[static_cast<std::size_t>(r)]);
-    paged.max_context = std::max<std::int64_t>(paged.max_context, batch.positions[static_cast<std::size_t>(r)] + 1);
-  }
+  staging_.assign(batch.token_ids.begin(), batch.token_ids.end());
+  staging_.insert(staging_.end(), batch.logit_rows.begin(), batch.logit_rows.end());
+  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
+  const kc::PagedLayout layout =
+      kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, cache.page_size());
+  const auto at_cos = static_cast<std::int64_t>(staging_.size()), at_sin = at_cos + rows * half,
+             total = at_sin + rows * half;
+  staging_.resize(static_cast<std::size_t>(total));
   std::memcpy(staging_.data() + at_cos, cos_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
   std::memcpy(staging_.data() + at_sin, sin_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
   if (!ws_.metadata.defined() || ws_.metadata.numel() < total) {
@@ -184,9 +180,7 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   const Tensor& meta = ws_.metadata;
   const Tensor ids = meta.narrow_rows(0, rows);
   const Tensor logit_ids = meta.narrow_rows(rows, rows + n);
-  paged.block_tables = meta.narrow_rows(at_tables, at_seq);
-  paged.row_seq = meta.narrow_rows(at_seq, at_pos);
-  paged.positions = meta.narrow_rows(at_pos, at_cos);
+  const kc::PagedBatch paged = kc::paged_batch_view(meta, layout);
   auto f32_view = [&](std::int64_t at) {
     return Tensor::view_of(meta.storage(), static_cast<std::size_t>(at) * 4, {rows, half}, DType::kF32);
   };

@@ -99,11 +99,7 @@ TEST_P(BatchInvariance, AloneChunkedBatchedAndThreadedGiveTheSameBits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BatchInvariance, ::testing::Values("stories260K", "qwen3-small-vocab", "qwen3-moe-tiny"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         [](const auto& info) { return fixture_param_name(info.param); });
 
 TEST(ForwardBatch, InconsistentBatchesAreRejected) {
   auto m = model::load_causal_lm(fixture_model_dir("stories260K"));

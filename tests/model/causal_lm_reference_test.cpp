@@ -117,14 +117,8 @@ TEST_P(ReferenceTest, GreedyContinuationMatchesUpToFirstNearTie) {
   EXPECT_GE(checked, 8u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceTest,
-                         ::testing::Values("stories260K", "qwen3-tiny", "qwen3-small-vocab", "qwen3-moe-tiny", "qwen2-tiny",
-                                           "llama-yarn-tiny", "llama-llama3-tiny", "llama-linear-tiny"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceTest, ::testing::ValuesIn(reference_fixture_names()),
+                         [](const auto& info) { return fixture_param_name(info.param); });
 
 }  // namespace
 }  // namespace arle::testing

@@ -1,9 +1,9 @@
 #include "model_reference.h"
 
+#include <algorithm>
 #include <cstdlib>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "common/json_file.h"
 #include "model/safetensors.h"
@@ -27,6 +27,16 @@ std::vector<T> read_values(const model::SafetensorsFile& file, const std::string
 std::string fixture_model_dir(const std::string& name) {
   const char* env = std::getenv("ARLE_TEST_FIXTURES");
   return std::string(env && *env ? env : ARLE_TEST_FIXTURES) + "/models/" + name;
+}
+
+std::vector<std::string> reference_fixture_names() {
+  return {"stories260K", "qwen3-tiny",      "qwen3-small-vocab", "qwen3-moe-tiny",
+          "qwen2-tiny",  "llama-yarn-tiny", "llama-llama3-tiny", "llama-linear-tiny"};
+}
+
+std::string fixture_param_name(std::string fixture) {
+  std::replace(fixture.begin(), fixture.end(), '-', '_');
+  return fixture;
 }
 
 std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir) {

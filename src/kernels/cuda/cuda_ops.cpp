@@ -68,9 +68,8 @@ void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Te
     if (residual.dtype() != DType::kF32) same_dtype(x, residual, "rms_norm");
   }
   launch_rms_norm(x.raw_data(), x.row_stride(), residual.defined() ? residual.raw_data() : nullptr,
-                  residual.defined() ? residual.row_stride() : 0,
-                  residual.defined() && residual.dtype() == DType::kF32, w.raw_data(), out.raw_data(),
-                  out.row_stride(), x.size(0), x.size(1), eps, offset, bf16, stream);
+                  residual.defined() ? residual.row_stride() : 0, residual.defined() && residual.dtype() == DType::kF32,
+                  w.raw_data(), out.raw_data(), out.row_stride(), x.size(0), x.size(1), eps, offset, bf16, stream);
 }
 
 void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w, float eps, bool norm_offset,
@@ -130,47 +129,70 @@ void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, s
                       out.raw_data(), bf16, stream);
 }
 
+PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
+                               const std::vector<const std::vector<std::int32_t>*>& page_tables,
+                               const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
+                               std::int64_t page_size) {
+  if (row_seq.size() != positions.size() || page_size <= 0) {
+    throw_error(ErrorCode::kInvalidArgument, "paged batch: rows and positions differ");
+  }
+  PagedLayout l;
+  l.offset = static_cast<std::int64_t>(host.size());
+  l.sequences = static_cast<std::int64_t>(page_tables.size());
+  l.rows = static_cast<std::int64_t>(row_seq.size());
+  l.page_size = page_size;
+  for (const auto* table : page_tables) l.max_pages = std::max<std::int64_t>(l.max_pages, std::ssize(*table));
+  // Tables [sequences, max_pages] (padded with 0), then row sequences, then positions.
+  host.resize(static_cast<std::size_t>(l.offset + l.sequences * l.max_pages + 2 * l.rows), 0);
+  const auto tables_at = host.begin() + l.offset;
+  for (std::int64_t s = 0; s < l.sequences; ++s) {
+    const auto& table = *page_tables[static_cast<std::size_t>(s)];
+    std::copy(table.begin(), table.end(), tables_at + s * l.max_pages);
+  }
+  const auto seq_at = tables_at + l.sequences * l.max_pages, pos_at = seq_at + l.rows;
+  for (std::int64_t r = 0; r < l.rows; ++r) {
+    const std::int32_t seq = row_seq[static_cast<std::size_t>(r)];
+    const std::int64_t position = positions[static_cast<std::size_t>(r)];
+    if (seq < 0 || seq >= l.sequences || position < 0 ||
+        position / page_size >= std::ssize(*page_tables[static_cast<std::size_t>(seq)])) {
+      throw_error(ErrorCode::kInvalidArgument, "paged batch: row {} points outside its page table", r);
+    }
+    l.max_context = std::max<std::int64_t>(l.max_context, position + 1);
+    seq_at[r] = seq;
+    pos_at[r] = static_cast<std::int32_t>(position);
+  }
+  return l;
+}
+
+PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& l) {
+  const std::int64_t seq_at = l.offset + l.sequences * l.max_pages, pos_at = seq_at + l.rows;
+  PagedBatch b;
+  b.block_tables = device_i32.narrow_rows(l.offset, seq_at);
+  b.row_seq = device_i32.narrow_rows(seq_at, pos_at);
+  b.positions = device_i32.narrow_rows(pos_at, pos_at + l.rows);
+  b.max_pages = l.max_pages;
+  b.page_size = l.page_size;
+  b.max_context = l.max_context;
+  return b;
+}
+
 PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
                               const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
                               std::int64_t page_size, int device) {
-  if (row_seq.size() != positions.size() || page_size <= 0) {
-    throw_error(ErrorCode::kInvalidArgument, "upload_paged_batch: rows and positions differ");
-  }
-  PagedBatch b;
-  b.page_size = page_size;
-  for (const auto* table : page_tables) b.max_pages = std::max<std::int64_t>(b.max_pages, std::ssize(*table));
-  b.max_pages = std::max<std::int64_t>(b.max_pages, 1);
-  // One host buffer, one copy: tables, then row sequences, then positions.
-  const std::int64_t sequences = static_cast<std::int64_t>(page_tables.size());
-  const std::int64_t rows = static_cast<std::int64_t>(row_seq.size());
-  std::vector<std::int32_t> host(static_cast<std::size_t>(sequences * b.max_pages + 2 * rows), 0);
-  for (std::int64_t s = 0; s < sequences; ++s) {
-    const auto& table = *page_tables[static_cast<std::size_t>(s)];
-    std::copy(table.begin(), table.end(), host.begin() + s * b.max_pages);
-  }
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::int32_t seq = row_seq[static_cast<std::size_t>(r)];
-    const std::int64_t position = positions[static_cast<std::size_t>(r)];
-    if (seq < 0 || seq >= sequences || position < 0 ||
-        position / page_size >= std::ssize(*page_tables[static_cast<std::size_t>(seq)])) {
-      throw_error(ErrorCode::kInvalidArgument, "upload_paged_batch: row {} points outside its page table", r);
-    }
-    b.max_context = std::max<std::int64_t>(b.max_context, position + 1);
-    host[static_cast<std::size_t>(sequences * b.max_pages + r)] = seq;
-    host[static_cast<std::size_t>(sequences * b.max_pages + rows + r)] = static_cast<std::int32_t>(position);
-  }
-  Tensor all = upload_i32(host, device);
-  b.block_tables = all.narrow_rows(0, sequences * b.max_pages);
-  b.row_seq = all.narrow_rows(sequences * b.max_pages, sequences * b.max_pages + rows);
-  b.positions = all.narrow_rows(sequences * b.max_pages + rows, sequences * b.max_pages + 2 * rows);
-  return b;
+  std::vector<std::int32_t> host;
+  const PagedLayout layout = append_paged_batch(host, page_tables, row_seq, positions, page_size);
+  return paged_batch_view(upload_i32(host, device), layout);
 }
 
 namespace {
 
 PagedMeta meta_of(const PagedBatch& b) {
-  return {b.block_tables.data<std::int32_t>(), static_cast<std::int32_t>(b.max_pages), b.row_seq.data<std::int32_t>(),
-          b.positions.data<std::int32_t>(), b.rows(), b.page_size};
+  return {b.block_tables.data<std::int32_t>(),
+          static_cast<std::int32_t>(b.max_pages),
+          b.row_seq.data<std::int32_t>(),
+          b.positions.data<std::int32_t>(),
+          b.rows(),
+          b.page_size};
 }
 
 void check_cache(const Tensor& cache, const Tensor& like, const PagedBatch& b, const char* what) {
@@ -242,8 +264,8 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
   if (splits > 1 && (!scratch.defined() || scratch.dtype() != DType::kF32 || scratch.numel() < needed)) {
     scratch = device_empty({needed}, DType::kF32, device);
   }
-  launch_paged_attention(q.raw_data(), q.row_stride(), meta_of(batch), k_cache.raw_data(), v_cache.raw_data(),
-                         q_heads, kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), splits,
+  launch_paged_attention(q.raw_data(), q.row_stride(), meta_of(batch), k_cache.raw_data(), v_cache.raw_data(), q_heads,
+                         kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), splits,
                          splits > 1 ? scratch.data<float>() : nullptr, bf16, stream);
 }
 

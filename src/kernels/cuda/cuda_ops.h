@@ -24,8 +24,8 @@ void embedding(const Tensor& table, const Tensor& ids, const Tensor& out, CUstre
 // then out = RMSNorm(residual) (x and out may be the same tensor). The
 // residual may be float32 under bf16 activations (the model keeps its
 // running hidden state exact that way).
-void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Tensor& out,
-              const Tensor& residual = {}, CUstream_st* stream = nullptr);
+void rms_norm(const Tensor& x, const Tensor& w, float eps, bool offset, const Tensor& out, const Tensor& residual = {},
+              CUstream_st* stream = nullptr);
 // In place on every head_dim slice of every row of x: RMSNorm with norm_w
 // (when defined), then RoPE with cos/sin [rows, rotary_dim/2] float32.
 void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w, float eps, bool norm_offset,
@@ -52,6 +52,18 @@ struct PagedBatch {
 PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
                               const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
                               std::int64_t page_size, int device = 0);
+
+// The same in two halves, for callers that send more metadata in the same
+// copy: append the batch to a host buffer (checked: every row inside its
+// page table), then view it in the device copy of that buffer.
+struct PagedLayout {
+  std::int64_t offset = 0, sequences = 0, rows = 0, max_pages = 1, page_size = 0, max_context = 0;
+};
+PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
+                               const std::vector<const std::vector<std::int32_t>*>& page_tables,
+                               const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
+                               std::int64_t page_size);
+PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& layout);
 
 // Caches are [pages, page_size, kv_heads, head_dim] of the activations' dtype.
 // k, v: [rows, kv_heads * head_dim].

@@ -128,17 +128,12 @@ void EngineCore::poll_cancellations() {
   for (std::uint64_t id : cancelled) abort(id);
 }
 
-std::vector<std::int32_t> EngineCore::banned_tokens(const Sequence& s) const {
-  const Request& r = s.state->request;
-  if (s.output_len() >= r.min_tokens) return {};
-  std::vector<std::int32_t> banned = r.stop_token_ids;
-  if (!r.ignore_eos) banned.insert(banned.end(), r.eos_token_ids.begin(), r.eos_token_ids.end());
-  return banned;
+void EngineCore::sample_into(Sequence& s, const float* logits) {
+  emit_token(s, s.sampler.sample(logits, s.banned_tokens()));
 }
 
-void EngineCore::sample_into(Sequence& s, const float* logits) {
+void EngineCore::emit_token(Sequence& s, SampleResult sampled) {
   const Request& r = s.state->request;
-  SampleResult sampled = s.sampler.sample(logits, banned_tokens(s));
   const std::int32_t token = sampled.token;
   const auto now = std::chrono::steady_clock::now();
   EngineMetrics& m = stats_.metrics;
@@ -232,7 +227,7 @@ bool EngineCore::step() {
   std::vector<ScheduledChunk> chunks = scheduler_.schedule();
   if (chunks.empty()) return false;
 
-  StepLogits result = runner_.run(chunks);
+  StepLogits result = runner_.run(chunks, [this](const Sequence& s) { return requests_.at(s.state->id).forks; });
   const std::int64_t vocab = result.logits.size(1);
   ++stats_.steps;
   stats_.rows += result.prefill_rows + result.decode_rows;
@@ -251,30 +246,29 @@ bool EngineCore::step() {
       cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
     }
   }
-  for (std::size_t u = 0; u < result.rows.size(); ++u) {
-    const LogitRow& use = result.rows[u];
+  for (LogitRow& use : result.rows) {
     Sequence& s = *use.sequence;
-    const float* row = result.logits.data<float>() + static_cast<std::int64_t>(u) * vocab;
+    const float* row = use.host_row >= 0 ? result.logits.data<float>() + use.host_row * vocab : nullptr;
     const std::int64_t p = use.position;
     if (use.prompt_logprob && static_cast<std::int64_t>(s.state->prompt_logprobs.size()) == p + 1) {
       s.state->prompt_logprobs.emplace_back(token_logprob(row, vocab, s.tokens[static_cast<std::size_t>(p + 1)],
                                                           std::max(s.state->request.sampling.logprobs, 0)));
     }
     if (!use.sample) continue;
-    // Sample 0 finished its prompt: its siblings start from the same pages and logits.
-    const std::uint64_t id = s.state->id;
-    std::vector<Sequence*> started;
-    Live& live = requests_.at(id);
-    if (s.index == 0 && !live.forks.empty() && s.output_len() == 0) {
-      for (Sequence* f : live.forks) {
-        scheduler_.add_running_fork(f, s);
-        started.push_back(f);
-      }
+    // Sample 0 finished its prompt: its siblings start from the same pages
+    // (their rows, with copies of these logits, follow this one).
+    if (s.starts_forks()) {
+      Live& live = requests_.at(s.state->id);
+      for (Sequence* f : live.forks) scheduler_.add_running_fork(f, s);
       live.forks.clear();
     }
-    sample_into(s, row);
-    for (Sequence* f : started) {
-      if (requests_.count(id) && f->status == SequenceStatus::kRunning) sample_into(*f, row);
+    if (s.status != SequenceStatus::kRunning) throw_error(ErrorCode::kInternal, "a logits row of a stopped sample");
+    if (use.device_sample) {
+      s.sampler.record(use.device_sample->token);
+      const std::int32_t token = use.device_sample->token;
+      emit_token(s, SampleResult{token, std::move(*use.device_sample)});
+    } else {
+      sample_into(s, row);
     }
   }
   stats_.preemptions = scheduler_.preemptions();

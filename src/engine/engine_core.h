@@ -70,10 +70,12 @@ class EngineCore {
     std::vector<std::unique_ptr<Sequence>> sequences;
     std::vector<Sequence*> forks;  // samples 1..n-1, started when sample 0 finishes its prompt
   };
+  // Samples on the host from a logits row, then emit_token().
   void sample_into(Sequence& s, const float* logits);
+  // Appends a sampled token and streams it, finishing the sequence on a stop.
+  void emit_token(Sequence& s, SampleResult sampled);
   void finish(Sequence& s, const std::string& reason);
   void end_request(std::uint64_t id);
-  std::vector<std::int32_t> banned_tokens(const Sequence& s) const;
 
   model::CausalLm& model_;
   const text::Tokenizer& tokenizer_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <optional>
 
 #include "common/error.h"
 #include "engine/sampler.h"
@@ -67,7 +68,9 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
   // Prefill. Logits are needed for the last prompt row, or for every row
   // when the caller wants prompt logprobs.
   const auto prefill_start = Clock::now();
+  const bool on_device = model.samples_on_device();
   Tensor last_logits;
+  std::optional<SampleResult> first;  // the first token, when the device picked it
   if (request.prompt_logprobs) out.prompt_logprobs.emplace_back();
   for (std::int64_t begin = 0; begin < prompt_len; begin += request.prefill_chunk) {
     const std::int64_t end = std::min(prompt_len, begin + request.prefill_chunk);
@@ -76,7 +79,19 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
     for (std::int64_t p = begin; p < end; ++p) {
       batch.add_row(prompt[p], p, 0, request.prompt_logprobs || p == prompt_len - 1);
     }
-    Tensor logits = model.forward(batch, cache);
+    Tensor logits;
+    if (on_device && end == prompt_len) {
+      // The last row is sampled on the device; prompt-logprob rows come back.
+      std::vector<std::int32_t> host_rows(batch.logit_rows.size() - 1);
+      std::iota(host_rows.begin(), host_rows.end(), 0);
+      const auto last = static_cast<std::int32_t>(host_rows.size());
+      model::CausalLm::StepOutput o = model.forward_and_sample(batch, cache, host_rows, {sampler.device_row(last)});
+      sampler.record(o.sampled[0].token);
+      first = SampleResult{o.sampled[0].token, std::move(o.sampled[0])};
+      logits = std::move(o.logits);
+    } else {
+      logits = model.forward(batch, cache);
+    }
     if (request.prompt_logprobs) {
       for (std::int64_t p = begin; p < end && p + 1 < prompt_len; ++p) {
         out.prompt_logprobs.emplace_back(token_logprob(logits.data<float>() + (p - begin) * config.vocab_size,
@@ -84,21 +99,31 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
                                                        std::max(request.sampling.logprobs, 0)));
       }
     }
-    if (end == prompt_len) last_logits = logits.narrow_rows(logits.size(0) - 1, logits.size(0));
+    if (end == prompt_len && !first) last_logits = logits.narrow_rows(logits.size(0) - 1, logits.size(0));
   }
   out.timing.prefill_seconds = seconds_since(prefill_start);
 
   const auto decode_start = Clock::now();
   out.finish_reason = "length";
   for (std::int64_t step = 0; step < max_tokens; ++step) {
+    SampleResult sampled{};
     if (step > 0) {
       model::ForwardBatch batch;
       batch.page_tables.push_back(&page_table);
       batch.add_row(out.token_ids.back(), prompt_len + step - 1, 0, true);
-      last_logits = model.forward(batch, cache);
       ++out.timing.decode_steps;
+      if (model.samples_on_device()) {
+        // Only the token (and its logprobs) comes back from the device.
+        model::CausalLm::StepOutput o = model.forward_and_sample(batch, cache, {}, {sampler.device_row(0)});
+        sampler.record(o.sampled[0].token);
+        sampled = SampleResult{o.sampled[0].token, std::move(o.sampled[0])};
+      } else {
+        last_logits = model.forward(batch, cache);
+        sampled = sampler.sample(last_logits.data<float>());
+      }
+    } else {
+      sampled = first ? std::move(*first) : sampler.sample(last_logits.data<float>());
     }
-    SampleResult sampled = sampler.sample(last_logits.data<float>());
     out.token_ids.push_back(sampled.token);
     if (request.sampling.logprobs >= 0) out.logprobs.push_back(std::move(sampled.logprob));
     if (std::find(request.stop_token_ids.begin(), request.stop_token_ids.end(), sampled.token) !=

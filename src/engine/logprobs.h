@@ -6,18 +6,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/sampling_row.h"
+
 namespace arle::engine {
 
-struct TokenAlternative {
-  std::int32_t token;
-  float logprob;
-};
-
-struct TokenLogprob {
-  std::int32_t token;
-  float logprob;
-  std::vector<TokenAlternative> top;  // most likely first; ties by lower id
-};
+using model::TokenAlternative;
+using model::TokenLogprob;
 
 // log_softmax computed once per row; top N (0 <= N <= vocab) alternatives.
 TokenLogprob token_logprob(const float* logits, std::int64_t vocab, std::int32_t token, int top_n);

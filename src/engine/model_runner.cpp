@@ -4,9 +4,14 @@
 
 namespace arle::engine {
 
-StepLogits ModelRunner::run(const std::vector<ScheduledChunk>& chunks) {
+StepLogits ModelRunner::run(const std::vector<ScheduledChunk>& chunks,
+                            const std::function<std::vector<Sequence*>(const Sequence&)>& forks_of) {
   StepLogits out;
   model::ForwardBatch batch;
+  const bool on_device = model_.samples_on_device();
+  std::vector<std::int32_t> host_rows;
+  std::vector<model::SamplingRow> sampled;
+  std::vector<std::size_t> device_rows;  // out.rows index of each sampled row
   for (std::size_t c = 0; c < chunks.size(); ++c) {
     const ScheduledChunk& ch = chunks[c];
     Sequence& s = *ch.sequence;
@@ -20,12 +25,39 @@ StepLogits ModelRunner::run(const std::vector<ScheduledChunk>& chunks) {
       const bool sample = p + 1 == static_cast<std::int64_t>(s.tokens.size());
       const bool prompt_logprob = s.state->request.prompt_logprobs && p + 1 < s.prompt_len &&
                                   p + 1 >= static_cast<std::int64_t>(s.state->prompt_logprobs.size());
-      if (sample || prompt_logprob) out.rows.push_back({&s, p, sample, prompt_logprob});
-      batch.add_row(s.tokens[static_cast<std::size_t>(p)], p, static_cast<std::int32_t>(c), sample || prompt_logprob);
+      if (sample || prompt_logprob) {
+        // A first sample that starts its siblings gives each its own copy
+        // of the row: every sample draws from the same logits, alone.
+        std::vector<Sequence*> samplers{&s};
+        if (sample && s.starts_forks()) {
+          const std::vector<Sequence*> forks = forks_of(s);
+          samplers.insert(samplers.end(), forks.begin(), forks.end());
+        }
+        for (Sequence* each : samplers) {
+          const auto logit_row = static_cast<std::int32_t>(batch.logit_rows.size());
+          batch.logit_rows.push_back(static_cast<std::int32_t>(batch.rows()));
+          LogitRow row{each, p, sample, prompt_logprob};
+          if (on_device && sample && !prompt_logprob) {
+            sampled.push_back(each->sampler.device_row(logit_row, each->banned_tokens()));
+            device_rows.push_back(out.rows.size());
+          } else {
+            row.host_row = static_cast<std::int64_t>(host_rows.size());
+            host_rows.push_back(logit_row);
+          }
+          out.rows.push_back(std::move(row));
+        }
+      }
+      batch.add_row(s.tokens[static_cast<std::size_t>(p)], p, static_cast<std::int32_t>(c), false);
       (p < s.prompt_len ? out.prefill_rows : out.decode_rows) += 1;
     }
   }
-  out.logits = model_.forward(batch, pool_.cache());
+  if (!on_device) {
+    out.logits = model_.forward(batch, pool_.cache());
+    return out;
+  }
+  model::CausalLm::StepOutput step = model_.forward_and_sample(batch, pool_.cache(), host_rows, sampled);
+  out.logits = std::move(step.logits);
+  for (std::size_t i = 0; i < device_rows.size(); ++i) out.rows[device_rows[i]].device_sample = std::move(step.sampled[i]);
   return out;
 }
 

@@ -28,8 +28,70 @@ Sampler::Sampler(SamplingParams params, const std::vector<std::int32_t>& prompt_
       output_counts_(static_cast<std::size_t>(vocab_size), 0) {
   validate_sampling_params(params_, vocab_size);
   for (std::int32_t id : prompt_ids) {
-    if (id >= 0 && id < vocab_size) seen_[id] = 1;
+    if (id >= 0 && id < vocab_size && !seen_[id]) {
+      seen_[id] = 1;
+      seen_ids_.push_back(id);
+    }
   }
+}
+
+void Sampler::record(std::int32_t token) {
+  if (token < 0 || token >= vocab_) throw_error(ErrorCode::kInternal, "sampled token {} is outside the vocabulary", token);
+  if (!seen_[token]) {
+    seen_[token] = 1;
+    seen_ids_.push_back(token);
+  }
+  if (output_counts_[token]++ == 0) output_ids_.push_back(token);
+}
+
+model::SamplingRow Sampler::device_row(std::int32_t logit_row, const std::vector<std::int32_t>& banned) {
+  model::SamplingRow row;
+  row.logit_row = logit_row;
+  if (!params_.greedy()) {
+    row.temperature = static_cast<float>(params_.temperature);
+    row.top_k = static_cast<std::int32_t>(std::min<std::int64_t>(std::max<std::int64_t>(params_.top_k, 0), vocab_));
+    row.top_p = static_cast<float>(params_.top_p);
+    row.min_p = static_cast<float>(params_.min_p);
+    row.uniform = static_cast<float>(random_.uniform());
+    // A float rounding of a uniform just below 1 would reach 1.
+    if (row.uniform >= 1.0f) row.uniform = std::nextafter(1.0f, 0.0f);
+  }
+  row.repetition_penalty = static_cast<float>(params_.repetition_penalty);
+  row.presence_penalty = static_cast<float>(params_.presence_penalty);
+  row.frequency_penalty = static_cast<float>(params_.frequency_penalty);
+  row.logprobs = params_.logprobs;
+
+  // One adjustment per token: gather every reason, then merge by token.
+  std::vector<model::TokenAdjustment>& adj = row.adjustments;
+  auto add = [&](std::int32_t token) -> model::TokenAdjustment& {
+    adj.push_back(model::TokenAdjustment{token});
+    return adj.back();
+  };
+  for (std::int32_t token : banned) {
+    if (token >= 0 && token < vocab_) add(token).banned = true;
+  }
+  for (const auto& [token, bias] : params_.logit_bias) add(token).bias = bias;
+  if (params_.repetition_penalty != 1.0) {
+    for (std::int32_t token : seen_ids_) add(token).seen = true;
+  }
+  if (params_.presence_penalty != 0.0 || params_.frequency_penalty != 0.0) {
+    for (std::int32_t token : output_ids_) add(token).count = output_counts_[token];
+  }
+  std::sort(adj.begin(), adj.end(), [](const auto& a, const auto& b) { return a.token < b.token; });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < adj.size(); ++i) {
+    if (kept > 0 && adj[kept - 1].token == adj[i].token) {
+      model::TokenAdjustment& into = adj[kept - 1];
+      into.banned = into.banned || adj[i].banned;
+      into.bias += adj[i].bias;
+      into.seen = into.seen || adj[i].seen;
+      into.count += adj[i].count;
+    } else {
+      adj[kept++] = adj[i];
+    }
+  }
+  adj.resize(kept);
+  return row;
 }
 
 void Sampler::process_logits(const float* logits, const std::vector<std::int32_t>& banned,
@@ -137,8 +199,7 @@ SampleResult Sampler::sample(const float* logits, const std::vector<std::int32_t
   }
   SampleResult result{token, {token, 0.0f, {}}};
   if (params_.logprobs >= 0) result.logprob = token_logprob(logits, vocab_, token, params_.logprobs);
-  seen_[token] = 1;
-  ++output_counts_[token];
+  record(token);
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include "engine/logprobs.h"
 #include "engine/random.h"
 #include "engine/sampling_params.h"
+#include "model/sampling_row.h"
 
 namespace arle::engine {
 
@@ -28,6 +29,14 @@ class Sampler {
   // Picks the next token from logits [vocab_size] and records it as output.
   // `banned` tokens cannot be picked (min_tokens masks EOS this way).
   SampleResult sample(const float* logits, const std::vector<std::int32_t>& banned = {});
+
+  // The same choice made on the model's device: this step's parameters,
+  // draw and per-token adjustments (bans, bias, penalties). Takes the
+  // request's random draw as sample() would; call record() with the
+  // device's token afterwards.
+  model::SamplingRow device_row(std::int32_t logit_row, const std::vector<std::int32_t>& banned = {});
+  // Notes a token picked outside sample() as output (for penalties).
+  void record(std::int32_t token);
 
   // The filtered, renormalised distribution the next draw would use (for
   // tests): probability per token id, zero outside the kept set.
@@ -46,6 +55,7 @@ class Sampler {
   Random random_;
   std::vector<std::uint8_t> seen_;            // prompt or output, for repetition_penalty
   std::vector<std::int32_t> output_counts_;   // for presence/frequency
+  std::vector<std::int32_t> seen_ids_, output_ids_;  // the nonzero entries of those two, for device_row
   std::vector<float> scratch_;
 };
 

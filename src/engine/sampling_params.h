@@ -6,9 +6,11 @@
 #include <map>
 #include <optional>
 
+#include "model/sampling_row.h"
+
 namespace arle::engine {
 
-inline constexpr int kMaxLogprobs = 20;
+inline constexpr int kMaxLogprobs = model::kMaxSampledLogprobs;
 
 struct SamplingParams {
   double temperature = 1.0;  // 0: greedy

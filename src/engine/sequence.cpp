@@ -20,4 +20,12 @@ Sequence::Sequence(std::shared_ptr<RequestState> s, int i, const text::Tokenizer
       detokenizer(tokenizer, /*skip_special_tokens=*/true, state->request.prompt_ids),
       stops(state->request.stop) {}
 
+std::vector<std::int32_t> Sequence::banned_tokens() const {
+  const Request& r = state->request;
+  if (output_len() >= r.min_tokens) return {};
+  std::vector<std::int32_t> banned = r.stop_token_ids;
+  if (!r.ignore_eos) banned.insert(banned.end(), r.eos_token_ids.begin(), r.eos_token_ids.end());
+  return banned;
+}
+
 }  // namespace arle::engine

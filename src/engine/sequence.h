@@ -55,6 +55,11 @@ struct Sequence {
   // Rows still to compute before the next sample.
   std::int64_t pending() const { return static_cast<std::int64_t>(tokens.size()) - computed; }
   bool prefilling() const { return computed < prompt_len; }
+  // Tokens the next sample may not pick: before min_tokens, EOS and stop ids.
+  std::vector<std::int32_t> banned_tokens() const;
+  // Whether this row's sample also starts the request's other samples from
+  // the same logits (sample 0's first token of an n > 1 request).
+  bool starts_forks() const { return index == 0 && state->request.n > 1 && output_len() == 0; }
 };
 
 }  // namespace arle::engine

@@ -21,6 +21,11 @@ Backend parse_backend(std::string_view name) {
   throw_error(ErrorCode::kInvalidArgument, "--backend '{}' must be auto, cpu or cuda", name);
 }
 
+CausalLm::StepOutput CausalLm::forward_and_sample(const ForwardBatch&, PagedKvCache&,
+                                                 const std::vector<std::int32_t>&, const std::vector<SamplingRow>&) {
+  throw_error(ErrorCode::kUnsupported, "this backend does not sample on its device");
+}
+
 namespace {
 
 // kAuto and kCuda resolved against this build and machine.
@@ -46,7 +51,7 @@ Backend resolve_backend(Backend backend) {
 
 std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend requested) {
   const auto start = std::chrono::steady_clock::now();
-  const Backend backend = resolve_backend(requested);
+  [[maybe_unused]] const Backend backend = resolve_backend(requested);
   ModelConfig config = load_model_config(model_dir);
   switch (config.architecture) {
     case Architecture::kLlama:

@@ -13,6 +13,7 @@
 #include "model/generation_config.h"
 #include "model/model_config.h"
 #include "model/paged_kv_cache.h"
+#include "model/sampling_row.h"
 #include "tensor/tensor.h"
 
 namespace arle::model {
@@ -28,6 +29,20 @@ class CausalLm {
   virtual std::size_t weight_bytes() const = 0;
   // How this backend keeps KV pages (default: float32 in CPU memory).
   virtual KvStorage kv_storage() const { return {}; }
+
+  // Whether forward_and_sample() picks tokens on the model's device, which
+  // saves copying whole logits rows back every step.
+  virtual bool samples_on_device() const { return false; }
+  struct StepOutput {
+    Tensor logits;                        // float32 [host_rows.size(), vocab] on the host
+    std::vector<TokenLogprob> sampled;    // per SamplingRow; logprob and top filled when asked
+  };
+  // forward(), then the device's token for each of `sampled` (distinct
+  // logits rows), and host logits only for `host_rows` (indices into
+  // batch.logit_rows). Throws kUnsupported unless samples_on_device().
+  virtual StepOutput forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
+                                        const std::vector<std::int32_t>& host_rows,
+                                        const std::vector<SamplingRow>& sampled);
 };
 
 // Where the model runs. kAuto: CUDA when this build has it and a GPU runs

@@ -10,7 +10,9 @@
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
+#include "kernels/cuda/kernels.h"
 #include "kernels/ops.h"
+#include "model/cuda_sampling.h"
 #include "model/forward_batch.h"
 #include "model/paged_kv_cache.h"
 
@@ -147,11 +149,11 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
   }
 }
 
-Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
+Tensor CudaDecoderLm::device_logits(const ForwardBatch& batch, PagedKvCache& cache,
+                                    const std::vector<std::int32_t>& extra, std::int64_t& extra_at) {
   validate_forward_batch(batch, config_.vocab_size, cache);
   const ModelConfig& c = config_;
   const std::int64_t rows = batch.rows();
-  if (rows == 0) return Tensor::empty({0, c.vocab_size}, DType::kF32);
   ARLE_CUDA_CHECK(cudaSetDevice(device_));
   const auto n = static_cast<std::int64_t>(batch.logit_rows.size());
   reserve(rows, std::max<std::int64_t>(n, 1));
@@ -167,11 +169,14 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
   const kc::PagedLayout layout =
       kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, cache.page_size());
-  const auto at_cos = static_cast<std::int64_t>(staging_.size()), at_sin = at_cos + rows * half,
-             total = at_sin + rows * half;
+  const auto at_cos = static_cast<std::int64_t>(staging_.size()), at_sin = at_cos + rows * half;
+  std::int64_t total = at_sin + rows * half;
   staging_.resize(static_cast<std::size_t>(total));
   std::memcpy(staging_.data() + at_cos, cos_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
   std::memcpy(staging_.data() + at_sin, sin_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
+  extra_at = total;
+  staging_.insert(staging_.end(), extra.begin(), extra.end());
+  total += static_cast<std::int64_t>(extra.size());
   if (!ws_.metadata.defined() || ws_.metadata.numel() < total) {
     ws_.metadata = kc::device_empty({total + total / 2}, DType::kI32, device_);
   }
@@ -229,7 +234,47 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   kc::embedding(h, logit_ids, last);
   const Tensor logits = ws_.logits.narrow_rows(0, n);
   gemm_->linear(last, lm_head_, Tensor(), logits);
-  return kc::to_host_f32(logits);
+  return logits;
+}
+
+Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
+  if (batch.rows() == 0) return Tensor::empty({0, config_.vocab_size}, DType::kF32);
+  std::int64_t unused = 0;
+  return kc::to_host_f32(device_logits(batch, cache, {}, unused));
+}
+
+CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
+                                                       const std::vector<std::int32_t>& host_rows,
+                                                       const std::vector<SamplingRow>& sampled) {
+  const std::int64_t vocab = config_.vocab_size;
+  StepOutput out;
+  out.logits = Tensor::empty({static_cast<std::int64_t>(host_rows.size()), vocab}, DType::kF32);
+  if (batch.rows() == 0) return out;
+  const auto logit_rows = static_cast<std::int64_t>(batch.logit_rows.size());
+  std::vector<std::int32_t> packed;
+  const CudaSamplingLayout layout = pack_sampling_rows(sampled, logit_rows, vocab, packed);
+  for (std::int32_t r : host_rows) {
+    if (r < 0 || r >= logit_rows) throw_error(ErrorCode::kInvalidArgument, "host logits row {} is out of range", r);
+    for (const SamplingRow& row : sampled) {
+      if (row.logit_row == r) throw_error(ErrorCode::kInvalidArgument, "logits row {} is both sampled and copied", r);
+    }
+  }
+  std::int64_t at = 0;
+  const Tensor logits = device_logits(batch, cache, packed, at);
+  for (std::size_t i = 0; i < host_rows.size(); ++i) {
+    ARLE_CUDA_CHECK(cudaMemcpy(out.logits.data<float>() + static_cast<std::int64_t>(i) * vocab,
+                               logits.narrow_rows(host_rows[i], host_rows[i] + 1).raw_data(),
+                               static_cast<std::size_t>(vocab) * sizeof(float), cudaMemcpyDeviceToHost));
+  }
+  if (sampled.empty()) return out;
+  const auto need = static_cast<std::int64_t>(sampled.size()) * kc::kSampleOutputWords;
+  if (!ws_.samples.defined() || ws_.samples.numel() < need) {
+    ws_.samples = kc::device_empty({need + need / 2}, DType::kI32, device_);
+  }
+  const Tensor samples = ws_.samples.narrow_rows(0, need);
+  sample_rows(logits, ws_.metadata, at, layout, samples);
+  out.sampled = unpack_samples(samples, static_cast<std::int64_t>(sampled.size()));
+  return out;
 }
 
 }  // namespace arle::model

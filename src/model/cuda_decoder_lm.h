@@ -4,7 +4,8 @@
 // loaded DecoderWeights, cuBLASLt GEMMs, a float32 residual stream with fused
 // add + RMSNorm, per-head
 // norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
-// logits for the rows that need them (copied back for the engine's sampler).
+// logits for the rows that need them, sampled on the GPU (forward_and_sample)
+// or copied back for the engine's sampler.
 // MoE layers route on the host (router logits come back, small) and run each
 // expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live in a workspace that grows to
 // the largest step seen and is reused; a step's metadata (token ids, page
@@ -29,6 +30,10 @@ class CudaDecoderLm final : public CausalLm {
   Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) override;
   std::size_t weight_bytes() const override { return bytes_; }
   KvStorage kv_storage() const override;
+  bool samples_on_device() const override { return true; }
+  StepOutput forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
+                                const std::vector<std::int32_t>& host_rows,
+                                const std::vector<SamplingRow>& sampled) override;
 
  private:
   struct Mlp {
@@ -45,13 +50,18 @@ class CudaDecoderLm final : public CausalLm {
   // ascending expert id.
   void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
+  // The step on the GPU up to float32 logits [logit rows, vocab] (a view of
+  // the workspace). `extra` words ride along in the metadata copy, at word
+  // `extra_at` of ws_.metadata.
+  Tensor device_logits(const ForwardBatch& batch, PagedKvCache& cache, const std::vector<std::int32_t>& extra,
+                       std::int64_t& extra_at);
   // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows).
   void reserve(std::int64_t rows, std::int64_t logit_rows);
 
   struct Workspace {
     std::int64_t rows = 0, logit_rows = 0;
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
-    Tensor last, logits, metadata;
+    Tensor last, logits, metadata, samples;
   };
 
   ModelConfig config_;

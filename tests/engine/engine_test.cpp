@@ -45,6 +45,7 @@ std::vector<Request> random_requests(int count, std::int64_t vocab, std::uint32_
     }
     for (int t = 0; t < len; ++t) r.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
     r.max_tokens = 1 + rng() % max_output;
+    r.n = rng() % 6 == 0 ? 2 : 1;
     r.sampling.temperature = rng() % 3 == 0 ? 0.0 : 0.9;
     r.sampling.top_p = rng() % 2 ? 1.0 : 0.9;
     r.sampling.top_k = rng() % 2 ? 0 : 40;
@@ -93,10 +94,11 @@ TEST_P(Concurrent, ThirtyTwoRequestsMatchRunningEachAlone) {
   EXPECT_GT(e.stats().prefill_rows, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, Concurrent, ::testing::Values("stories260K", "qwen3-moe-tiny"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, Concurrent,
+                         ::testing::Values("stories260K", "qwen3-moe-tiny", "stories260K+device-sampling"),
                          [](const auto& info) {
                            std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
+                           std::replace_if(n.begin(), n.end(), [](char c) { return c == '-' || c == '+'; }, '_');
                            return n;
                          });
 

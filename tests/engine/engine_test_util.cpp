@@ -2,14 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include "device_sampling_reference.h"
+
 namespace arle::testing {
 
 const FixtureModel& fixture_model(const std::string& name) {
   static std::map<std::string, FixtureModel> models;
   auto it = models.find(name);
   if (it != models.end()) return it->second;
-  const std::string dir = std::string(ARLE_TEST_FIXTURES) + "/models/" + name;
+  // "<fixture>+device-sampling": the fixture behind HostSamplingModel.
+  const std::string suffix = "+device-sampling";
+  const bool wrapped = name.size() > suffix.size() && name.ends_with(suffix);
+  const std::string dir =
+      std::string(ARLE_TEST_FIXTURES) + "/models/" + (wrapped ? name.substr(0, name.size() - suffix.size()) : name);
   FixtureModel m{model::load_causal_lm(dir), text::Tokenizer::load(dir)};
+  if (wrapped) m.model = std::make_unique<HostSamplingModel>(std::move(m.model));
   return models.emplace(name, std::move(m)).first->second;
 }
 

@@ -20,6 +20,8 @@ struct FixtureModel {
   std::unique_ptr<text::Tokenizer> tokenizer;
 };
 
+// A fixture by name; "<name>+device-sampling" wraps it in HostSamplingModel
+// (the engine's device-sampling path on the CPU).
 const FixtureModel& fixture_model(const std::string& name);
 
 // The request alone, through the single-sequence loop (no scheduler, no cache).

@@ -84,3 +84,41 @@ std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std
                                     int multiprocessors);
 
 }  // namespace arle::kernels::cuda
+
+namespace arle::kernels::cuda {
+
+// Device sampling (sampling.cu). One logits row's choice; layouts shared with
+// the host packing in model/cuda_sampling.cpp.
+struct SampleRowParams {
+  std::int32_t logit_row;
+  float temperature;  // 0: greedy
+  std::int32_t top_k;  // 0: off
+  float top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
+  float uniform;                            // the draw, [0, 1)
+  std::int32_t logprobs;                    // -1: none, else the top N (N <= kSampleTopMax)
+  std::int32_t adjust_begin, adjust_end;    // this row's SampleAdjustments
+};
+inline constexpr int kSampleAdjustBanned = 1, kSampleAdjustSeen = 2;
+struct SampleAdjustment {
+  std::int32_t token;
+  float bias;
+  std::int32_t count;
+  std::int32_t flags;  // kSampleAdjust*
+  float saved;         // written by the kernel: the raw logit it replaced
+};
+inline constexpr int kSampleTopMax = 20;
+// Per row: token (-1: no finite logit), its raw logprob (float bits), the
+// number of alternatives, then (token, logprob bits) pairs, most likely first.
+inline constexpr int kSampleOutputWords = 3 + 2 * kSampleTopMax;
+
+// For each of `n` rows: logprobs of the raw logits (when asked), then the
+// row's adjustments applied to logits in place, then greedy argmax (ties to
+// the lower id) or the filtered draw: p = exp((l - max) / T), kept where
+// p >= min_p, among the top_k and within the smallest most-likely set
+// reaching top_p of the mass (ties at a cut all kept), then the token where
+// the cumulative kept mass in id order passes uniform * total. Masses are
+// fixed-point integers, so results do not depend on thread timing.
+void launch_sample_rows(float* logits, std::int64_t vocab, const SampleRowParams* rows, std::int64_t n,
+                        SampleAdjustment* adjustments, std::int32_t* out, CUstream_st* stream);
+
+}  // namespace arle::kernels::cuda

@@ -1,0 +1,36 @@
+#pragma once
+// SamplingRows to the GPU and back: packs rows and their adjustments into
+// int32 words (kernels.h layouts) that ride in the step's metadata copy,
+// launches the sampling kernel over a step's device logits, and reads the
+// packed results into TokenLogprobs. Built only with ARLE_CUDA.
+
+#include <cstdint>
+#include <vector>
+
+#include "model/sampling_row.h"
+#include "tensor/tensor.h"
+
+struct CUstream_st;
+
+namespace arle::model {
+
+struct CudaSamplingLayout {
+  std::int64_t rows = 0, adjustments = 0;  // counts; params first, then adjustments
+};
+
+// Appends the rows' words to `words`. Throws kInvalidArgument for a row
+// outside [0, logit_rows), two rows on one logits row, a token outside the
+// vocabulary, or a parameter out of range.
+CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows,
+                                      std::int64_t vocab, std::vector<std::int32_t>& words);
+// Samples logits [logit rows, vocab] (float32, device; changed in place by
+// the adjustments) with the words packed at word `at` of `metadata` (device
+// int32, writable: the kernel keeps the raw logits it replaced there), into
+// `out` (int32 device, rows * kSampleOutputWords).
+void sample_rows(const Tensor& logits, const Tensor& metadata, std::int64_t at, const CudaSamplingLayout& layout,
+                 const Tensor& out, CUstream_st* stream = nullptr);
+// Copies `out` back (waits for the stream) and unpacks `rows` results.
+// Throws kInternal where a row had no finite logit to sample.
+std::vector<TokenLogprob> unpack_samples(const Tensor& out, std::int64_t rows);
+
+}  // namespace arle::model

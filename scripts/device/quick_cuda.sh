@@ -18,11 +18,14 @@ sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-san
 summary+=("memcheck exit $? ($(grep 'ERROR SUMMARY' "$out/memcheck.log"))")
 device/bin/cuda_model_test > "$out/cuda_model_test.log" 2>&1
 summary+=("cuda_model_test exit $?")
-grep -E "engine on CUDA|FAILED|Failure" -A4 "$out/cuda_model_test.log" | head -30
+grep -E "engine on CUDA|graphs:|FAILED|Failure" -A4 "$out/cuda_model_test.log" | head -30
 python3 scripts/device/random_model.py tests/fixtures/configs/Qwen3-0.6B tests/fixtures/models/qwen3-tiny \
   /tmp/qwen3-0.6b 2>&1 | grep -v -i warn
-device/bin/arle --log-level warn bench latency --backend cuda --model-path /tmp/qwen3-0.6b --input-len 512 \
-  --output-len 256 2>&1 | tee "$out/latency_0.6b.txt" | tail -8
+for graphs in "" --no-cuda-graph; do
+  echo "== batch-1 decode ${graphs:-with CUDA graphs}"
+  device/bin/arle --log-level warn bench latency --backend cuda $graphs --model-path /tmp/qwen3-0.6b --input-len 512 \
+    --output-len 256 2>&1 | tee "$out/latency_0.6b$graphs.txt" | tail -3
+done
 device/bin/arle --log-level warn bench throughput --backend cuda --model-path /tmp/qwen3-0.6b \
   --num-prompts "${PROMPTS:-256}" --input-len 100,1024 --output-len 100,1024 --kv-cache-memory 40GiB 2>&1 | \
   tee "$out/throughput_0.6b.txt" | tail -8

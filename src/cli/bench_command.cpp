@@ -51,10 +51,10 @@ struct Loaded {
 };
 
 Loaded load(const BenchOptions& o) {
-  if (o.threads) set_kernel_threads(*o.threads);
+  apply_threads(o.compute);
   Loaded l;
   l.tokenizer = text::Tokenizer::load(o.model_path);
-  l.model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
+  l.model = load_model(o.model_path, o.compute);
   return l;
 }
 

@@ -3,6 +3,7 @@
 // and for one request, on random-token prompts. The same commands measure
 // the GPU backend later.
 
+#include "cli/compute_options.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,8 +15,7 @@ namespace arle::cli {
 struct BenchOptions {
   std::string model_path;
   EngineOptions engine;
-  std::optional<int> threads;
-  std::string backend = "auto";  // auto, cpu or cuda
+  ComputeOptions compute;  // --threads, --backend, --no-cuda-graph
   std::uint64_t seed = 0;
   bool json = false;
   // throughput

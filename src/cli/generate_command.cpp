@@ -70,7 +70,7 @@ Json logprob_json(const text::Tokenizer& tokenizer, std::optional<std::int32_t> 
 
 int run_generate(const GenerateOptions& o) {
   check_options(o);
-  if (o.threads) set_kernel_threads(*o.threads);
+  apply_threads(o.compute);
   auto tokenizer = text::Tokenizer::load(o.model_path);
   const model::GenerationConfig generation = model::load_generation_config(o.model_path);
 
@@ -86,7 +86,7 @@ int run_generate(const GenerateOptions& o) {
   const model::ModelConfig config = model::load_model_config(o.model_path);
   engine::validate_generate_request(request, config);
   if (!o.ignore_eos) request.stop_token_ids = engine::model_eos_token_ids(config, generation, *tokenizer);
-  auto model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
+  auto model = load_model(o.model_path, o.compute);
 
   std::string prompt_text;
   if (o.echo) prompt_text = tokenizer->decode(request.prompt_ids, /*skip_special_tokens=*/true);

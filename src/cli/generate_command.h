@@ -4,6 +4,7 @@
 // with --json, one object {prompt_ids, token_ids, text, finish_reason[,
 // logprobs][, prompt_logprobs]}.
 
+#include "cli/compute_options.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,8 +28,7 @@ struct GenerateOptions {
   bool stream = false;
   bool json = false;
   bool ignore_eos = false;
-  std::optional<int> threads;
-  std::string backend = "auto";  // auto, cpu or cuda
+  ComputeOptions compute;  // --threads, --backend, --no-cuda-graph
   std::int64_t prefill_chunk = 512;
 };
 

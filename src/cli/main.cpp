@@ -41,12 +41,6 @@ int run_doctor_command(const Options& o) {
   return o.strict && !arle::cli::doctor_passed(report) ? 1 : 0;
 }
 
-// Where a command that runs a model computes: --threads and --backend.
-void add_compute_options(CLI::App& app, std::optional<int>& threads, std::string& backend) {
-  app.add_option("--threads", threads, "CPU threads (default: $ARLE_THREADS or all)");
-  app.add_option("--backend", backend, "auto (CUDA when a GPU runs it), cpu or cuda");
-}
-
 int run_inspect_command(const std::optional<std::string>& model_path, bool json) {
   arle::cli::ModelResolution model = arle::cli::resolve_model(model_path);
   nlohmann::json report = arle::cli::inspect_model(model.path);
@@ -127,7 +121,7 @@ int main(int argc, char** argv) {
   generate->add_flag("--stream", generate_options.stream, "print text as it is generated");
   generate->add_flag("--json", generate_options.json, "print one JSON object (with --stream: deltas first)");
   generate->add_flag("--ignore-eos", generate_options.ignore_eos, "do not stop at end-of-sequence tokens");
-  add_compute_options(*generate, generate_options.threads, generate_options.backend);
+  arle::cli::add_compute_options(*generate, generate_options.compute);
   generate->add_option("--prefill-chunk", generate_options.prefill_chunk, "prompt tokens per forward step (default 512)");
 
   arle::cli::BenchOptions bench_options;
@@ -139,7 +133,7 @@ int main(int argc, char** argv) {
   for (CLI::App* b : {throughput, latency}) {
     b->add_option("--model-path", bench_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
     b->add_option("--seed", bench_options.seed, "random seed for prompts and lengths (default 0)");
-    add_compute_options(*b, bench_options.threads, bench_options.backend);
+    arle::cli::add_compute_options(*b, bench_options.compute);
     b->add_flag("--json", bench_options.json, "print the report as JSON");
     arle::cli::add_engine_options(*b, bench_options.engine);
   }
@@ -159,7 +153,7 @@ int main(int argc, char** argv) {
   serve->add_option("--served-model-name", serve_options.served_model_name, "the model id clients use");
   serve->add_option("--api-key", serve_options.api_key, "require 'Authorization: Bearer KEY' (or $ARLE_API_KEY)");
   serve->add_option("--max-model-len", serve_options.max_model_len, "prompt + output limit (default: the model's)");
-  add_compute_options(*serve, serve_options.threads, serve_options.backend);
+  arle::cli::add_compute_options(*serve, serve_options.compute);
   serve->add_option("--max-connections", serve_options.max_connections, "open connections; beyond, 503 (default 1024)");
   serve->add_option("--idle-timeout", serve_options.idle_timeout_seconds,
                     "seconds a connection may stay silent or stalled (default 120)");

@@ -37,7 +37,7 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   }
   api.vocab_size = model_config.vocab_size;
   api.cache_namespace = std::filesystem::absolute(o.model_path).string();
-  if (o.threads) set_kernel_threads(*o.threads);
+  apply_threads(o.compute);
 
   auto tokenizer = text::Tokenizer::load(o.model_path);
   const model::GenerationConfig generation = model::load_generation_config(o.model_path);
@@ -49,7 +49,7 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   } catch (const Error& e) {
     log::warn("no chat template ({}): /v1/chat/completions will answer 400", e.what());
   }
-  auto model = model::load_causal_lm(o.model_path, model::parse_backend(o.backend));
+  auto model = load_model(o.model_path, o.compute);
   if (wrap_model) model = wrap_model(std::move(model), *tokenizer);
   engine::Engine engine(*model, *tokenizer, config);
   server::OpenAiApi handler(engine, *tokenizer, chat_template.get(), api);

@@ -1,6 +1,7 @@
 #pragma once
 // `arle serve`: the OpenAI-compatible HTTP server on the engine.
 
+#include "cli/compute_options.h"
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,8 +20,7 @@ struct ServeOptions {
   std::optional<std::string> served_model_name;
   std::optional<std::string> api_key;  // else $ARLE_API_KEY
   std::optional<std::int64_t> max_model_len;
-  std::optional<int> threads;
-  std::string backend = "auto";  // auto, cpu or cuda
+  ComputeOptions compute;  // --threads, --backend, --no-cuda-graph
   int max_connections = 1024;    // beyond: 503
   int idle_timeout_seconds = 120;  // a connection silent this long is closed
   EngineOptions engine;

@@ -49,7 +49,8 @@ Backend resolve_backend(Backend backend) {
 
 }  // namespace
 
-std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend requested) {
+std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend requested,
+                                         [[maybe_unused]] bool cuda_graphs) {
   const auto start = std::chrono::steady_clock::now();
   [[maybe_unused]] const Backend backend = resolve_backend(requested);
   ModelConfig config = load_model_config(model_dir);
@@ -82,7 +83,7 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   const char* where = "float32 weights";
 #if ARLE_WITH_CUDA
   if (backend == Backend::kCuda) {
-    model = std::make_unique<CudaDecoderLm>(std::move(config), weights);
+    model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
     where = "bf16 weights on cuda:0";
   }
 #endif

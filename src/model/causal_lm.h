@@ -55,6 +55,8 @@ Backend parse_backend(std::string_view name);
 // arle::Error: kNotFound, kInvalidModel (missing or misshapen tensors, a
 // broken file) or kUnsupported (an architecture this backend cannot run, or
 // kCuda on a build or machine without CUDA).
-std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend backend = Backend::kCpu);
+// `cuda_graphs`: decode steps on CUDA replay captured graphs (--no-cuda-graph turns it off).
+std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend backend = Backend::kCpu,
+                                         bool cuda_graphs = true);
 
 }  // namespace arle::model

@@ -27,8 +27,13 @@ Tensor CudaDecoderLm::upload(const Tensor& host) {
   return t;
 }
 
-CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int device)
-    : config_(std::move(config)), device_(device), rope_(config_) {
+CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int device, bool cuda_graphs)
+    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(cuda_graphs) {
+  ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  // A blocking stream: the KV pool's copies on the default stream stay ordered with it.
+  cudaStream_t stream = nullptr;
+  ARLE_CUDA_CHECK(cudaStreamCreate(&stream));
+  stream_ = stream;
   gemm_ = std::make_unique<kc::CublasLtGemm>(32u << 20, device_);
   embed_tokens_ = upload(w.embed_tokens);
   final_norm_ = upload(w.final_norm);
@@ -50,8 +55,14 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
                 upload(l.router),
                 {}};
     for (const MlpWeights& e : l.experts) layer.experts.push_back(mlp(e));
+    moe_ = moe_ || !layer.experts.empty();
     layers_.push_back(std::move(layer));
   }
+}
+
+CudaDecoderLm::~CudaDecoderLm() {
+  graphs_.clear();
+  if (stream_) cudaStreamDestroy(stream_);
 }
 
 KvStorage CudaDecoderLm::kv_storage() const {
@@ -140,57 +151,69 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
     ws_.attention_scratch = kc::device_empty(
         {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.head_dim, device_)}, DType::kF32, device_);
     ws_.rows = n;
+    ++ws_.generation;
   }
   if (logit_rows > ws_.logit_rows) {
     const std::int64_t n = std::max(logit_rows, ws_.logit_rows + ws_.logit_rows / 2);
     ws_.last = kc::device_empty({n, c.hidden_size}, DType::kBF16, device_);
     ws_.logits = kc::device_empty({n, c.vocab_size}, DType::kF32, device_);
+    ws_.samples = kc::device_empty({n * kc::kSampleOutputWords}, DType::kI32, device_);
     ws_.logit_rows = n;
+    ++ws_.generation;
   }
 }
 
-Tensor CudaDecoderLm::device_logits(const ForwardBatch& batch, PagedKvCache& cache,
-                                    const std::vector<std::int32_t>& extra, std::int64_t& extra_at) {
-  validate_forward_batch(batch, config_.vocab_size, cache);
-  const ModelConfig& c = config_;
-  const std::int64_t rows = batch.rows();
-  ARLE_CUDA_CHECK(cudaSetDevice(device_));
-  const auto n = static_cast<std::int64_t>(batch.logit_rows.size());
-  reserve(rows, std::max<std::int64_t>(n, 1));
-
-  // The step's metadata in one host buffer and one copy: token ids, logit
-  // rows, page tables [sequences, max_pages], row sequences, positions, then
-  // the rotary cos and sin (float32 bits) from the same RopeTable as the CPU.
+CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::int64_t page_size,
+                                               const std::vector<SamplingRow>& sampled, std::int64_t pad_to,
+                                               Tensor& device_buffer) {
+  // The step's metadata in one host buffer and one copy:
+  //   token ids | logit rows | rotary cos | sin (float32 bits, from the same
+  //   RopeTable as the CPU) | sampling params | adjustments | paged batch.
+  // Padded (CUDA graph) steps put everything but the page tables at offsets
+  // fixed by pad_to; padding rows read token 0 at position -1.
+  const std::int64_t rows = batch.rows(), logit_rows = std::ssize(batch.logit_rows);
+  const std::int64_t padded_rows = std::max(rows, pad_to), padded_logits = std::max(logit_rows, pad_to);
   Tensor cos_host, sin_host;
   rope_.fill(batch.positions, cos_host, sin_host);
   const std::int64_t half = cos_host.size(1);
-  staging_.assign(batch.token_ids.begin(), batch.token_ids.end());
-  staging_.insert(staging_.end(), batch.logit_rows.begin(), batch.logit_rows.end());
-  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
-  const kc::PagedLayout layout =
-      kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, cache.page_size());
-  const auto at_cos = static_cast<std::int64_t>(staging_.size()), at_sin = at_cos + rows * half;
-  std::int64_t total = at_sin + rows * half;
-  staging_.resize(static_cast<std::size_t>(total));
+  staging_.assign(static_cast<std::size_t>(padded_rows + padded_logits + 2 * padded_rows * half), 0);
+  std::copy(batch.token_ids.begin(), batch.token_ids.end(), staging_.begin());
+  std::copy(batch.logit_rows.begin(), batch.logit_rows.end(), staging_.begin() + padded_rows);
+  for (std::int64_t r = logit_rows; r < padded_logits; ++r) staging_[static_cast<std::size_t>(padded_rows + r)] = r;
+  const std::int64_t at_cos = padded_rows + padded_logits, at_sin = at_cos + padded_rows * half;
   std::memcpy(staging_.data() + at_cos, cos_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
   std::memcpy(staging_.data() + at_sin, sin_host.raw_data(), static_cast<std::size_t>(rows * half) * sizeof(float));
-  extra_at = total;
-  staging_.insert(staging_.end(), extra.begin(), extra.end());
-  total += static_cast<std::int64_t>(extra.size());
-  if (!ws_.metadata.defined() || ws_.metadata.numel() < total) {
-    ws_.metadata = kc::device_empty({total + total / 2}, DType::kI32, device_);
+  StepInputs in;
+  in.rows = padded_rows;
+  in.logit_rows = padded_logits;
+  in.sampling_at = static_cast<std::int64_t>(staging_.size());
+  in.sampling = pack_sampling_rows(sampled, padded_logits, config_.vocab_size, staging_, pad_to,
+                                   pad_to > 0 ? kGraphAdjustments : 0);
+  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
+  const kc::PagedLayout layout =
+      kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, page_size, pad_to);
+  const auto total = static_cast<std::int64_t>(staging_.size());
+  if (!device_buffer.defined() || device_buffer.numel() < total) {
+    device_buffer = kc::device_empty({total + total / 2}, DType::kI32, device_);
   }
-  ARLE_CUDA_CHECK(cudaMemcpy(ws_.metadata.raw_data(), staging_.data(), static_cast<std::size_t>(total) * 4,
-                             cudaMemcpyHostToDevice));
-  const Tensor& meta = ws_.metadata;
-  const Tensor ids = meta.narrow_rows(0, rows);
-  const Tensor logit_ids = meta.narrow_rows(rows, rows + n);
-  const kc::PagedBatch paged = kc::paged_batch_view(meta, layout);
+  ARLE_CUDA_CHECK(cudaMemcpyAsync(device_buffer.raw_data(), staging_.data(), static_cast<std::size_t>(total) * 4,
+                                  cudaMemcpyHostToDevice, stream_));
+  in.meta = device_buffer;
+  in.ids = device_buffer.narrow_rows(0, padded_rows);
+  in.logit_ids = device_buffer.narrow_rows(padded_rows, padded_rows + padded_logits);
   auto f32_view = [&](std::int64_t at) {
-    return Tensor::view_of(meta.storage(), static_cast<std::size_t>(at) * 4, {rows, half}, DType::kF32);
+    return Tensor::view_of(device_buffer.storage(), static_cast<std::size_t>(at) * 4, {padded_rows, half},
+                           DType::kF32);
   };
-  const Tensor cos = f32_view(at_cos), sin = f32_view(at_sin);
+  in.cos = f32_view(at_cos);
+  in.sin = f32_view(at_sin);
+  in.paged = kc::paged_batch_view(device_buffer, layout);
+  return in;
+}
 
+void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
+  const ModelConfig& c = config_;
+  const std::int64_t rows = in.rows, n = in.logit_rows;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::int64_t q_size = c.q_size(), kv_size = c.kv_size();
@@ -198,49 +221,75 @@ Tensor CudaDecoderLm::device_logits(const ForwardBatch& batch, PagedKvCache& cac
   const Tensor qkv = ws_.qkv.narrow_rows(0, rows), attention = ws_.attention.narrow_rows(0, rows);
   const Tensor o = ws_.o.narrow_rows(0, rows), mlp_out = ws_.mlp_out.narrow_rows(0, rows);
   const Tensor gate_up = ws_.gate_up.narrow_rows(0, rows), act = ws_.act.narrow_rows(0, rows);
+  CUstream_st* const st = stream_;
 
   // residual carries the hidden state in float32, from zero; every norm
   // first adds a branch's output into it (fused), then normalizes into h.
-  ARLE_CUDA_CHECK(cudaMemsetAsync(residual.raw_data(), 0, residual.nbytes()));
-  kc::embedding(embed_tokens_, ids, mlp_out);
+  ARLE_CUDA_CHECK(cudaMemsetAsync(residual.raw_data(), 0, residual.nbytes(), st));
+  kc::embedding(embed_tokens_, in.ids, mlp_out, st);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
-    kc::rms_norm(mlp_out, l.input_norm, eps, false, h, residual);
-    gemm_->linear(h, l.qkv, l.qkv_bias, qkv);
+    kc::rms_norm(mlp_out, l.input_norm, eps, false, h, residual, st);
+    gemm_->linear(h, l.qkv, l.qkv_bias, qkv, st);
     const Tensor q = qkv.narrow_cols(0, q_size);
     const Tensor k = qkv.narrow_cols(q_size, q_size + kv_size);
     const Tensor v = qkv.narrow_cols(q_size + kv_size, q_size + 2 * kv_size);
-    kc::head_norm_rope(q, c.head_dim, c.qk_norm ? l.q_norm : Tensor(), eps, false, cos, sin,
-                       kernels::cpu::RopeLayout::kNeox);
-    kc::head_norm_rope(k, c.head_dim, c.qk_norm ? l.k_norm : Tensor(), eps, false, cos, sin,
-                       kernels::cpu::RopeLayout::kNeox);
+    kc::head_norm_rope(q, c.head_dim, c.qk_norm ? l.q_norm : Tensor(), eps, false, in.cos, in.sin,
+                       kernels::cpu::RopeLayout::kNeox, st);
+    kc::head_norm_rope(k, c.head_dim, c.qk_norm ? l.k_norm : Tensor(), eps, false, in.cos, in.sin,
+                       kernels::cpu::RopeLayout::kNeox, st);
     const auto layer = static_cast<std::int64_t>(i);
-    kc::paged_kv_write(k, v, paged, cache.k(layer), cache.v(layer));
-    kc::paged_attention(q, paged, cache.k(layer), cache.v(layer), c.num_attention_heads, scale, attention,
-                        ws_.attention_scratch);
-    gemm_->linear(attention, l.o_proj, l.o_bias, o);
-    kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual);
+    kc::paged_kv_write(k, v, in.paged, cache.k(layer), cache.v(layer), st);
+    kc::paged_attention(q, in.paged, cache.k(layer), cache.v(layer), c.num_attention_heads, scale, attention,
+                        ws_.attention_scratch, st);
+    gemm_->linear(attention, l.o_proj, l.o_bias, o, st);
+    kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual, st);
     if (!l.experts.empty()) {
       moe(l, h, mlp_out);
       continue;
     }
-    gemm_->linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, gate_up);
-    kc::silu_and_mul(gate_up, act);
-    gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out);
+    gemm_->linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, gate_up, st);
+    kc::silu_and_mul(gate_up, act, st);
+    gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out, st);
   }
-  kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual);
+  kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual, st);
   // Logits, in float32, only for the rows that need them.
   const Tensor last = ws_.last.narrow_rows(0, n);
-  kc::embedding(h, logit_ids, last);
+  kc::embedding(h, in.logit_ids, last, st);
   const Tensor logits = ws_.logits.narrow_rows(0, n);
-  gemm_->linear(last, lm_head_, Tensor(), logits);
-  return logits;
+  gemm_->linear(last, lm_head_, Tensor(), logits, st);
+  if (in.sampling.rows > 0) {
+    sample_rows(logits, in.meta, in.sampling_at, in.sampling, ws_.samples.narrow_rows(0, in.sampling.rows * kc::kSampleOutputWords),
+                st);
+  }
+}
+
+bool CudaDecoderLm::graphable(const ForwardBatch& batch, const std::vector<std::int32_t>& host_rows,
+                              const std::vector<SamplingRow>& sampled) const {
+  // A step where every row is its sequence's only row and is sampled in
+  // order: decode (or one-token prefill chunks), the same launches every time.
+  const std::int64_t rows = batch.rows();
+  // MoE routing reads router logits on the host mid-step: not capturable.
+  if (!use_graphs_ || moe_ || !host_rows.empty() || CudaGraphs::bucket_for(rows) == 0) return false;
+  if (std::ssize(batch.logit_rows) != rows || std::ssize(sampled) != rows || std::ssize(batch.page_tables) != rows) {
+    return false;
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (batch.logit_rows[r] != r || sampled[r].logit_row != r) return false;
+  }
+  std::int64_t table_words = 0;
+  for (const auto* t : batch.page_tables) table_words += std::ssize(*t);
+  return count_adjustments(sampled) <= kGraphAdjustments && table_words <= kGraphTableWords;
 }
 
 Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   if (batch.rows() == 0) return Tensor::empty({0, config_.vocab_size}, DType::kF32);
-  std::int64_t unused = 0;
-  return kc::to_host_f32(device_logits(batch, cache, {}, unused));
+  validate_forward_batch(batch, config_.vocab_size, cache);
+  ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  reserve(batch.rows(), std::max<std::int64_t>(std::ssize(batch.logit_rows), 1));
+  const StepInputs in = stage(batch, cache.page_size(), {}, 0, ws_.metadata);
+  enqueue(in, cache);
+  return kc::to_host_f32(ws_.logits.narrow_rows(0, in.logit_rows));
 }
 
 CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
@@ -250,30 +299,44 @@ CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch
   StepOutput out;
   out.logits = Tensor::empty({static_cast<std::int64_t>(host_rows.size()), vocab}, DType::kF32);
   if (batch.rows() == 0) return out;
+  validate_forward_batch(batch, vocab, cache);
   const auto logit_rows = static_cast<std::int64_t>(batch.logit_rows.size());
-  std::vector<std::int32_t> packed;
-  const CudaSamplingLayout layout = pack_sampling_rows(sampled, logit_rows, vocab, packed);
   for (std::int32_t r : host_rows) {
     if (r < 0 || r >= logit_rows) throw_error(ErrorCode::kInvalidArgument, "host logits row {} is out of range", r);
     for (const SamplingRow& row : sampled) {
       if (row.logit_row == r) throw_error(ErrorCode::kInvalidArgument, "logits row {} is both sampled and copied", r);
     }
   }
-  std::int64_t at = 0;
-  const Tensor logits = device_logits(batch, cache, packed, at);
+  ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  StepInputs in;
+  if (graphable(batch, host_rows, sampled)) {
+    const std::int64_t bucket = CudaGraphs::bucket_for(batch.rows());
+    reserve(bucket, bucket);
+    if (!graph_metadata_.defined()) {
+      // Room for the largest bucket: fixed parts per row, then the capacities.
+      const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3;
+      graph_metadata_ = kc::device_empty({CudaGraphs::kMaxRows * per_row + 5 * kGraphAdjustments + kGraphTableWords},
+                                         DType::kI32, device_);
+    }
+    in = stage(batch, cache.page_size(), sampled, bucket, graph_metadata_);
+    // Long contexts split attention the most; the graph keeps that count.
+    in.paged.max_context = config_.max_position_embeddings;
+    // What the graph bakes in: the workspace, the metadata buffer, the cache.
+    const std::uint64_t key = ws_.generation * 1000003u ^ reinterpret_cast<std::uintptr_t>(graph_metadata_.raw_data()) ^
+                              reinterpret_cast<std::uintptr_t>(cache.k(0).raw_data());
+    graphs_.run(bucket, key, stream_, [&] { enqueue(in, cache); });
+  } else {
+    reserve(batch.rows(), std::max<std::int64_t>(logit_rows, 1));
+    in = stage(batch, cache.page_size(), sampled, 0, ws_.metadata);
+    enqueue(in, cache);
+  }
   for (std::size_t i = 0; i < host_rows.size(); ++i) {
-    ARLE_CUDA_CHECK(cudaMemcpy(out.logits.data<float>() + static_cast<std::int64_t>(i) * vocab,
-                               logits.narrow_rows(host_rows[i], host_rows[i] + 1).raw_data(),
-                               static_cast<std::size_t>(vocab) * sizeof(float), cudaMemcpyDeviceToHost));
+    ARLE_CUDA_CHECK(cudaMemcpyAsync(out.logits.data<float>() + static_cast<std::int64_t>(i) * vocab,
+                                    ws_.logits.narrow_rows(host_rows[i], host_rows[i] + 1).raw_data(),
+                                    static_cast<std::size_t>(vocab) * sizeof(float), cudaMemcpyDeviceToHost, stream_));
   }
-  if (sampled.empty()) return out;
-  const auto need = static_cast<std::int64_t>(sampled.size()) * kc::kSampleOutputWords;
-  if (!ws_.samples.defined() || ws_.samples.numel() < need) {
-    ws_.samples = kc::device_empty({need + need / 2}, DType::kI32, device_);
-  }
-  const Tensor samples = ws_.samples.narrow_rows(0, need);
-  sample_rows(logits, ws_.metadata, at, layout, samples);
-  out.sampled = unpack_samples(samples, static_cast<std::int64_t>(sampled.size()));
+  ARLE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (!sampled.empty()) out.sampled = unpack_samples(ws_.samples, static_cast<std::int64_t>(sampled.size()));
   return out;
 }
 

@@ -7,16 +7,22 @@
 // logits for the rows that need them, sampled on the GPU (forward_and_sample)
 // or copied back for the engine's sampler.
 // MoE layers route on the host (router logits come back, small) and run each
-// expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live in a workspace that grows to
-// the largest step seen and is reused; a step's metadata (token ids, page
-// tables, positions, rotary cos/sin, logit rows) goes up in one copy. Decode
-// is not captured in CUDA graphs yet.
+// expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live
+// in a workspace that grows to the largest step seen and is reused; a step's
+// metadata (token ids, logit rows, rotary cos/sin, sampling rows, page
+// tables, positions) goes up in one copy. All work runs on the model's own
+// stream. Decode steps (every row its sequence's only one, all sampled) of
+// dense models replay CUDA graphs per batch-size bucket (cuda_graphs.h),
+// padded with rows at position -1; prefill and MoE steps run eagerly.
 
 #include <memory>
 #include <vector>
 
 #include "kernels/cuda/cublaslt_gemm.h"
+#include "kernels/cuda/cuda_ops.h"
 #include "model/causal_lm.h"
+#include "model/cuda_graphs.h"
+#include "model/cuda_sampling.h"
 #include "model/decoder_weights.h"
 #include "model/rope_table.h"
 
@@ -24,13 +30,16 @@ namespace arle::model {
 
 class CudaDecoderLm final : public CausalLm {
  public:
-  CudaDecoderLm(ModelConfig config, const DecoderWeights& weights, int device = 0);
+  CudaDecoderLm(ModelConfig config, const DecoderWeights& weights, int device = 0, bool cuda_graphs = true);
+  ~CudaDecoderLm() override;
 
   const ModelConfig& config() const override { return config_; }
   Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) override;
   std::size_t weight_bytes() const override { return bytes_; }
   KvStorage kv_storage() const override;
   bool samples_on_device() const override { return true; }
+  // Decode graphs captured so far (one per batch-size bucket used).
+  std::int64_t captured_graphs() const { return graphs_.captured(); }
   StepOutput forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
                                 const std::vector<std::int32_t>& host_rows,
                                 const std::vector<SamplingRow>& sampled) override;
@@ -50,19 +59,36 @@ class CudaDecoderLm final : public CausalLm {
   // ascending expert id.
   void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
-  // The step on the GPU up to float32 logits [logit rows, vocab] (a view of
-  // the workspace). `extra` words ride along in the metadata copy, at word
-  // `extra_at` of ws_.metadata.
-  Tensor device_logits(const ForwardBatch& batch, PagedKvCache& cache, const std::vector<std::int32_t>& extra,
-                       std::int64_t& extra_at);
+
+  // A step's inputs on the device: views into one metadata buffer.
+  struct StepInputs {
+    std::int64_t rows = 0, logit_rows = 0;  // padded counts
+    Tensor meta, ids, logit_ids, cos, sin;
+    kernels::cuda::PagedBatch paged;
+    CudaSamplingLayout sampling;
+    std::int64_t sampling_at = 0;  // word of `meta`
+  };
+  // Packs the step (padded to pad_to rows when > 0) and copies it into
+  // `device_buffer` (grown when too small) on the stream.
+  StepInputs stage(const ForwardBatch& batch, std::int64_t page_size, const std::vector<SamplingRow>& sampled,
+                   std::int64_t pad_to, Tensor& device_buffer);
+  // Enqueues the layers, the logits rows and the sampling on stream_; reads
+  // only `in` and the workspace, so a CUDA graph can capture it.
+  void enqueue(const StepInputs& in, PagedKvCache& cache);
+  bool graphable(const ForwardBatch& batch, const std::vector<std::int32_t>& host_rows,
+                 const std::vector<SamplingRow>& sampled) const;
   // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows).
   void reserve(std::int64_t rows, std::int64_t logit_rows);
 
   struct Workspace {
     std::int64_t rows = 0, logit_rows = 0;
+    std::uint64_t generation = 0;  // bumped on every reallocation (graphs bake the addresses)
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
     Tensor last, logits, metadata, samples;
   };
+  // A graph step's sampling adjustments and page-table words must fit these
+  // (else it runs eagerly).
+  static constexpr std::int64_t kGraphAdjustments = 1 << 16, kGraphTableWords = 1 << 20;
 
   ModelConfig config_;
   int device_;
@@ -73,6 +99,11 @@ class CudaDecoderLm final : public CausalLm {
   std::unique_ptr<kernels::cuda::CublasLtGemm> gemm_;
   Workspace ws_;
   std::vector<std::int32_t> staging_;  // the step's metadata on the host
+  CUstream_st* stream_ = nullptr;
+  bool use_graphs_ = true;
+  bool moe_ = false;
+  CudaGraphs graphs_;
+  Tensor graph_metadata_;  // graph steps' inputs: one fixed buffer, never reallocated
 };
 
 }  // namespace arle::model

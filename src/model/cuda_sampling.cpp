@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -49,11 +50,25 @@ void check_row(const SamplingRow& r, std::int64_t logit_rows, std::int64_t vocab
 
 }  // namespace
 
+std::int64_t count_adjustments(const std::vector<SamplingRow>& rows) {
+  std::int64_t n = 0;
+  for (const SamplingRow& r : rows) n += std::ssize(r.adjustments);
+  return n;
+}
+
 CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows,
-                                      std::int64_t vocab, std::vector<std::int32_t>& words) {
+                                      std::int64_t vocab, std::vector<std::int32_t>& words, std::int64_t pad_to,
+                                      std::int64_t adjust_capacity) {
   std::vector<std::uint8_t> taken(static_cast<std::size_t>(logit_rows), 0);
   CudaSamplingLayout layout;
-  layout.rows = static_cast<std::int64_t>(rows.size());
+  layout.rows = std::max(static_cast<std::int64_t>(rows.size()), pad_to);
+  if (layout.rows > logit_rows) {
+    throw_error(ErrorCode::kInvalidArgument, "{} sampling rows for {} logits rows", layout.rows, logit_rows);
+  }
+  if (pad_to > 0 && count_adjustments(rows) > adjust_capacity) {
+    throw_error(ErrorCode::kInvalidArgument, "{} sampling adjustments do not fit {}", count_adjustments(rows),
+                adjust_capacity);
+  }
   for (const SamplingRow& r : rows) {
     check_row(r, logit_rows, vocab);
     if (taken[static_cast<std::size_t>(r.logit_row)]++) {
@@ -77,7 +92,11 @@ CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std:
     append_words(words, p);
     adjust += std::ssize(r.adjustments);
   }
-  layout.adjustments = adjust;
+  for (auto r = static_cast<std::int32_t>(rows.size()); r < layout.rows; ++r) {
+    const auto at = static_cast<std::int32_t>(adjust);
+    append_words(words, kc::SampleRowParams{r, 0.0f, 0, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, -1, at, at});
+  }
+  layout.adjustments = std::max(adjust, pad_to > 0 ? adjust_capacity : 0);
   for (const SamplingRow& r : rows) {
     std::int32_t previous = -1;
     for (const TokenAdjustment& a : r.adjustments) {
@@ -89,6 +108,7 @@ CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std:
       append_words(words, kc::SampleAdjustment{a.token, a.bias, a.count, flags, 0.0f});
     }
   }
+  words.resize(words.size() + static_cast<std::size_t>((layout.adjustments - adjust) * kAdjustWords), 0);
   return layout;
 }
 

@@ -18,11 +18,17 @@ struct CudaSamplingLayout {
   std::int64_t rows = 0, adjustments = 0;  // counts; params first, then adjustments
 };
 
-// Appends the rows' words to `words`. Throws kInvalidArgument for a row
+// Appends the rows' words to `words`: [params | adjustments]. With `pad_to`,
+// greedy rows on logits rows rows.size() .. pad_to - 1 fill the params to
+// pad_to rows and the adjustments region is `adjust_capacity` long, so a CUDA
+// graph finds both at fixed offsets. Throws kInvalidArgument for a row
 // outside [0, logit_rows), two rows on one logits row, a token outside the
-// vocabulary, or a parameter out of range.
+// vocabulary, a parameter out of range, or more adjustments than capacity.
 CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows,
-                                      std::int64_t vocab, std::vector<std::int32_t>& words);
+                                      std::int64_t vocab, std::vector<std::int32_t>& words, std::int64_t pad_to = 0,
+                                      std::int64_t adjust_capacity = 0);
+// Adjustments across `rows` (what a padded layout needs room for).
+std::int64_t count_adjustments(const std::vector<SamplingRow>& rows);
 // Samples logits [logit rows, vocab] (float32, device; changed in place by
 // the adjustments) with the words packed at word `at` of `metadata` (device
 // int32, writable: the kernel keeps the raw logits it replaced there), into

@@ -132,28 +132,38 @@ void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, s
 PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
                                const std::vector<const std::vector<std::int32_t>*>& page_tables,
                                const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
-                               std::int64_t page_size) {
+                               std::int64_t page_size, std::int64_t pad_to) {
   if (row_seq.size() != positions.size() || page_size <= 0) {
     throw_error(ErrorCode::kInvalidArgument, "paged batch: rows and positions differ");
   }
+  const auto rows = static_cast<std::int64_t>(row_seq.size()), sequences = std::ssize(page_tables);
+  if (pad_to > 0 && (rows > pad_to || sequences > pad_to)) {
+    throw_error(ErrorCode::kInvalidArgument, "paged batch: {} rows do not pad to {}", rows, pad_to);
+  }
   PagedLayout l;
   l.offset = static_cast<std::int64_t>(host.size());
-  l.sequences = static_cast<std::int64_t>(page_tables.size());
-  l.rows = static_cast<std::int64_t>(row_seq.size());
+  l.rows = std::max(rows, pad_to);
+  l.sequences = std::max(sequences, pad_to);
   l.page_size = page_size;
-  for (const auto* table : page_tables) l.max_pages = std::max<std::int64_t>(l.max_pages, std::ssize(*table));
-  // Tables [sequences, max_pages] (padded with 0), then row sequences, then positions.
-  host.resize(static_cast<std::size_t>(l.offset + l.sequences * l.max_pages + 2 * l.rows), 0);
-  const auto tables_at = host.begin() + l.offset;
-  for (std::int64_t s = 0; s < l.sequences; ++s) {
+  for (const auto* table : page_tables) l.table_words += std::ssize(*table);
+  host.resize(static_cast<std::size_t>(l.offset + 2 * l.rows + l.sequences + l.table_words), 0);
+  const auto seq_at = host.begin() + l.offset, pos_at = seq_at + l.rows, offsets_at = pos_at + l.rows,
+             tables_at = offsets_at + l.sequences;
+  std::int64_t words = 0;
+  for (std::int64_t s = 0; s < sequences; ++s) {
     const auto& table = *page_tables[static_cast<std::size_t>(s)];
-    std::copy(table.begin(), table.end(), tables_at + s * l.max_pages);
+    offsets_at[s] = static_cast<std::int32_t>(words);
+    std::copy(table.begin(), table.end(), tables_at + words);
+    words += std::ssize(table);
   }
-  const auto seq_at = tables_at + l.sequences * l.max_pages, pos_at = seq_at + l.rows;
   for (std::int64_t r = 0; r < l.rows; ++r) {
+    if (r >= rows) {
+      pos_at[r] = -1;  // padding: sequence 0, nothing read or written
+      continue;
+    }
     const std::int32_t seq = row_seq[static_cast<std::size_t>(r)];
     const std::int64_t position = positions[static_cast<std::size_t>(r)];
-    if (seq < 0 || seq >= l.sequences || position < 0 ||
+    if (seq < 0 || seq >= sequences || position < 0 ||
         position / page_size >= std::ssize(*page_tables[static_cast<std::size_t>(seq)])) {
       throw_error(ErrorCode::kInvalidArgument, "paged batch: row {} points outside its page table", r);
     }
@@ -165,12 +175,13 @@ PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
 }
 
 PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& l) {
-  const std::int64_t seq_at = l.offset + l.sequences * l.max_pages, pos_at = seq_at + l.rows;
+  const std::int64_t pos_at = l.offset + l.rows, offsets_at = pos_at + l.rows, tables_at = offsets_at + l.sequences;
   PagedBatch b;
-  b.block_tables = device_i32.narrow_rows(l.offset, seq_at);
-  b.row_seq = device_i32.narrow_rows(seq_at, pos_at);
-  b.positions = device_i32.narrow_rows(pos_at, pos_at + l.rows);
-  b.max_pages = l.max_pages;
+  b.row_seq = device_i32.narrow_rows(l.offset, pos_at);
+  b.positions = device_i32.narrow_rows(pos_at, offsets_at);
+  b.table_offsets = device_i32.narrow_rows(offsets_at, tables_at);
+  // An empty table region still needs a valid view.
+  b.block_tables = device_i32.narrow_rows(tables_at, std::max(tables_at + l.table_words, tables_at));
   b.page_size = l.page_size;
   b.max_context = l.max_context;
   return b;
@@ -188,7 +199,7 @@ namespace {
 
 PagedMeta meta_of(const PagedBatch& b) {
   return {b.block_tables.data<std::int32_t>(),
-          static_cast<std::int32_t>(b.max_pages),
+          b.table_offsets.data<std::int32_t>(),
           b.row_seq.data<std::int32_t>(),
           b.positions.data<std::int32_t>(),
           b.rows(),

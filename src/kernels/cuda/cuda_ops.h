@@ -41,12 +41,12 @@ void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, s
                   CUstream_st* stream = nullptr);
 
 // A step's rows in the paged KV cache, on the device: the page tables of its
-// sequences ([sequences, max_pages], padded with 0), each row's sequence and
-// position. Built from host vectors with one copy.
+// sequences (concatenated, each found by its offset), each row's sequence
+// and position (-1: a padding row). Built from host vectors with one copy.
 struct PagedBatch {
-  Tensor block_tables, row_seq, positions;  // int32
-  std::int64_t max_pages = 0, page_size = 0;
-  std::int64_t max_context = 0;  // the longest row's position + 1
+  Tensor block_tables, table_offsets, row_seq, positions;  // int32
+  std::int64_t page_size = 0;
+  std::int64_t max_context = 0;  // the longest row's position + 1 (attention splits by it)
   std::int64_t rows() const { return row_seq.defined() ? row_seq.size(0) : 0; }
 };
 PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*>& page_tables,
@@ -55,14 +55,17 @@ PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*
 
 // The same in two halves, for callers that send more metadata in the same
 // copy: append the batch to a host buffer (checked: every row inside its
-// page table), then view it in the device copy of that buffer.
+// page table), then view it in the device copy of that buffer. The layout is
+// [row_seq | positions | table offsets | tables]; with `pad_to`, rows and
+// sequences are padded to that count (padding rows at position -1), so
+// everything but the tables sits at offsets fixed by pad_to (CUDA graphs).
 struct PagedLayout {
-  std::int64_t offset = 0, sequences = 0, rows = 0, max_pages = 1, page_size = 0, max_context = 0;
+  std::int64_t offset = 0, sequences = 0, rows = 0, table_words = 0, page_size = 0, max_context = 0;
 };
 PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
                                const std::vector<const std::vector<std::int32_t>*>& page_tables,
                                const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
-                               std::int64_t page_size);
+                               std::int64_t page_size, std::int64_t pad_to = 0);
 PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& layout);
 
 // Caches are [pages, page_size, kv_heads, head_dim] of the activations' dtype.

@@ -48,12 +48,14 @@ void launch_combine_rows(const void* y, const std::int32_t* index, const float* 
 namespace arle::kernels::cuda {
 
 // Where each row of a step lives in the paged KV cache (device arrays):
-// row r belongs to sequence row_seq[r], whose page ids are
-// block_tables[row_seq[r] * max_pages ...], and sits at positions[r]; it
-// attends to positions [0, positions[r]].
+// row r belongs to sequence row_seq[r], whose page ids start at
+// block_tables[table_offsets[row_seq[r]]], and sits at positions[r]; it
+// attends to positions [0, positions[r]]. A row at position -1 is padding
+// (a CUDA graph's spare rows): nothing is written for it and its attention
+// output is zero.
 struct PagedMeta {
   const std::int32_t* block_tables;
-  std::int32_t max_pages;
+  const std::int32_t* table_offsets;
   const std::int32_t* row_seq;
   const std::int32_t* positions;
   std::int64_t rows;

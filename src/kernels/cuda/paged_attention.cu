@@ -23,7 +23,7 @@ __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
 __device__ __forceinline__ std::int64_t slot_of(const PagedMeta& m, std::int64_t r, std::int64_t position) {
-  const std::int32_t* table = m.block_tables + static_cast<std::int64_t>(m.row_seq[r]) * m.max_pages;
+  const std::int32_t* table = m.block_tables + m.table_offsets[m.row_seq[r]];
   return static_cast<std::int64_t>(table[position / m.page_size]) * m.page_size + position % m.page_size;
 }
 
@@ -31,6 +31,7 @@ template <typename T>
 __global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMeta meta, std::int64_t kv_width,
                                 T* k_cache, T* v_cache) {
   const std::int64_t r = blockIdx.x;
+  if (meta.positions[r] < 0) return;  // padding
   const std::int64_t slot = slot_of(meta, r, meta.positions[r]);
   for (std::int64_t i = threadIdx.x; i < kv_width; i += blockDim.x) {
     k_cache[slot * kv_width + i] = k[r * ld + i];
@@ -105,7 +106,7 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
     for (std::int64_t d = lane; d < head_dim; d += 32) {
       float sum = 0.0f;
       for (int w = 0; w < kWarps; ++w) sum += warp_acc[w * head_dim + d] * factor[w];
-      store(out + r * ldo + h * head_dim + d, sum / l_all);
+      store(out + r * ldo + h * head_dim + d, l_all > 0.0f ? sum / l_all : 0.0f);  // 0: a padding row
     }
     return;
   }
@@ -143,7 +144,7 @@ __global__ void merge_kernel(const float* workspace, std::int64_t q_heads, std::
       const float* part = parts + s * (head_dim + 2);
       if (part[1] > 0.0f) sum += part[2 + d] * __expf(part[0] - m_all);
     }
-    store(out + r * ldo + h * head_dim + d, sum / l_all);
+    store(out + r * ldo + h * head_dim + d, l_all > 0.0f ? sum / l_all : 0.0f);
   }
 }
 

@@ -58,9 +58,11 @@ Loaded load(const BenchOptions& o) {
   return l;
 }
 
-std::string machine_line() {
-  return fmt::format("{} ({} threads used, {} kernels)", system_info().cpu_model, kernel_thread_pool().size(),
-                     kernels::cpu::simd_kernels().name);
+std::string machine_line(const model::CausalLm& model) {
+  const std::string cpu = fmt::format("{} ({} threads used, {} kernels)", system_info().cpu_model,
+                                      kernel_thread_pool().size(), kernels::cpu::simd_kernels().name);
+  const std::string device = model.device_name();
+  return device == "cpu" ? cpu : fmt::format("{}; host {}", device, cpu);
 }
 
 void progress(std::int64_t done, std::int64_t total, double seconds) {
@@ -118,7 +120,7 @@ int run_bench_throughput(const BenchOptions& o) {
   if (!errors.empty()) throw_error(ErrorCode::kInvalidArgument, "{} requests failed, first: {}", errors.size(), errors[0]);
   const engine::EngineStats stats = engine.stats();
   const double peak_kv = static_cast<double>(stats.peak_used_pages * config.page_size);
-  Json report{{"machine", machine_line()},
+  Json report{{"machine", machine_line(*l.model)},
               {"model", o.model_path},
               {"num_prompts", o.num_prompts},
               {"input_len", {in_lo, in_hi}},
@@ -134,7 +136,9 @@ int run_bench_throughput(const BenchOptions& o) {
               {"kv_capacity_tokens", engine.capacity_tokens()},
               {"peak_kv_tokens", peak_kv},
               {"peak_kv_fraction", peak_kv / static_cast<double>(engine.capacity_tokens())},
-              {"prefix_cache_hit_tokens", stats.cache_hit_tokens}};
+              {"prefix_cache_hit_tokens", stats.cache_hit_tokens},
+              {"step_seconds",
+               {{"schedule", stats.schedule_seconds}, {"model", stats.model_seconds}, {"outputs", stats.output_seconds}}}};
   if (o.json) {
     fmt::print("{}\n", report.dump(2));
     return 0;
@@ -150,6 +154,8 @@ int run_bench_throughput(const BenchOptions& o) {
   fmt::print("peak KV:     {:.0f} of {} tokens ({:.0f}%)\n", peak_kv, engine.capacity_tokens(),
              100 * peak_kv / static_cast<double>(engine.capacity_tokens()));
   fmt::print("prefix hit:  {} of {} prompt tokens\n", stats.cache_hit_tokens, stats.cache_queried_tokens);
+  fmt::print("step time:   schedule {:.2f} s, model {:.2f} s, outputs {:.2f} s\n", stats.schedule_seconds,
+             stats.model_seconds, stats.output_seconds);
   return 0;
 }
 
@@ -194,7 +200,7 @@ int run_bench_latency(const BenchOptions& o) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
-  Json report{{"machine", machine_line()},
+  Json report{{"machine", machine_line(*l.model)},
               {"model", o.model_path},
               {"input_len", o.latency_input},
               {"output_len", o.latency_output},

@@ -1,6 +1,7 @@
 #include "engine/engine_core.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -223,11 +224,19 @@ void EngineCore::end_request(std::uint64_t id) {
 }
 
 bool EngineCore::step() {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+  };
+  const auto start = Clock::now();
   poll_cancellations();
   std::vector<ScheduledChunk> chunks = scheduler_.schedule();
   if (chunks.empty()) return false;
-
+  const auto scheduled = Clock::now();
   StepLogits result = runner_.run(chunks, [this](const Sequence& s) { return requests_.at(s.state->id).forks; });
+  const auto ran = Clock::now();
+  stats_.schedule_seconds += seconds(start, scheduled);
+  stats_.model_seconds += seconds(scheduled, ran);
   const std::int64_t vocab = result.logits.size(1);
   ++stats_.steps;
   stats_.rows += result.prefill_rows + result.decode_rows;
@@ -271,6 +280,7 @@ bool EngineCore::step() {
       sample_into(s, row);
     }
   }
+  stats_.output_seconds += seconds(ran, Clock::now());
   stats_.preemptions = scheduler_.preemptions();
   stats_.metrics.requests_running = static_cast<std::int64_t>(scheduler_.running().size());
   stats_.metrics.requests_waiting = static_cast<std::int64_t>(scheduler_.waiting().size());

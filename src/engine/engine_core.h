@@ -34,6 +34,10 @@ struct EngineStats {
   std::int64_t preemptions = 0;
   std::int64_t peak_used_pages = 0;
   std::int64_t cache_hit_tokens = 0, cache_queried_tokens = 0;  // prefix cache
+  // Where step() spends its wall time: scheduling, the model step (batch
+  // building, forward, device sampling, waiting for the device) and outputs
+  // (host sampling, detokenizing, stop checks, streaming).
+  double schedule_seconds = 0, model_seconds = 0, output_seconds = 0;
   EngineMetrics metrics;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "model/forward_batch.h"
@@ -27,6 +28,8 @@ class CausalLm {
   virtual Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) = 0;
   // Bytes of weights held in memory.
   virtual std::size_t weight_bytes() const = 0;
+  // Where it runs, for reports: "cpu", or the GPU's name and index.
+  virtual std::string device_name() const { return "cpu"; }
   // How this backend keeps KV pages (default: float32 in CPU memory).
   virtual KvStorage kv_storage() const { return {}; }
 

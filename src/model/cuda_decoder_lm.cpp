@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/cuda_ops.h"
@@ -63,6 +65,12 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
 CudaDecoderLm::~CudaDecoderLm() {
   graphs_.clear();
   if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaDecoderLm::device_name() const {
+  cudaDeviceProp prop{};
+  ARLE_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+  return fmt::format("{} (cuda:{}, CUDA graphs {})", prop.name, device_, use_graphs_ ? "on" : "off");
 }
 
 KvStorage CudaDecoderLm::kv_storage() const {
@@ -216,7 +224,7 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
   const std::int64_t rows = in.rows, n = in.logit_rows;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const std::int64_t q_size = c.q_size(), kv_size = c.kv_size();
+  const std::int64_t q_size = c.q_size();
   const Tensor residual = ws_.residual.narrow_rows(0, rows), h = ws_.h.narrow_rows(0, rows);
   const Tensor qkv = ws_.qkv.narrow_rows(0, rows), attention = ws_.attention.narrow_rows(0, rows);
   const Tensor o = ws_.o.narrow_rows(0, rows), mlp_out = ws_.mlp_out.narrow_rows(0, rows);
@@ -231,25 +239,22 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
     const Layer& l = layers_[i];
     kc::rms_norm(mlp_out, l.input_norm, eps, false, h, residual, st);
     gemm_->linear(h, l.qkv, l.qkv_bias, qkv, st);
-    const Tensor q = qkv.narrow_cols(0, q_size);
-    const Tensor k = qkv.narrow_cols(q_size, q_size + kv_size);
-    const Tensor v = qkv.narrow_cols(q_size + kv_size, q_size + 2 * kv_size);
-    kc::head_norm_rope(q, c.head_dim, c.qk_norm ? l.q_norm : Tensor(), eps, false, in.cos, in.sin,
-                       kernels::cpu::RopeLayout::kNeox, st);
-    kc::head_norm_rope(k, c.head_dim, c.qk_norm ? l.k_norm : Tensor(), eps, false, in.cos, in.sin,
-                       kernels::cpu::RopeLayout::kNeox, st);
     const auto layer = static_cast<std::int64_t>(i);
-    kc::paged_kv_write(k, v, in.paged, cache.k(layer), cache.v(layer), st);
-    kc::paged_attention(q, in.paged, cache.k(layer), cache.v(layer), c.num_attention_heads, scale, attention,
-                        ws_.attention_scratch, st);
+    kc::qkv_norm_rope_write(qkv, c.num_attention_heads, c.head_dim, c.qk_norm ? l.q_norm : Tensor(),
+                            c.qk_norm ? l.k_norm : Tensor(), eps, false, in.cos, in.sin,
+                            kernels::cpu::RopeLayout::kNeox, in.paged, cache.k(layer), cache.v(layer), st);
+    kc::paged_attention(qkv.narrow_cols(0, q_size), in.paged, cache.k(layer), cache.v(layer), c.num_attention_heads,
+                        scale, attention, ws_.attention_scratch, st);
     gemm_->linear(attention, l.o_proj, l.o_bias, o, st);
     kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual, st);
     if (!l.experts.empty()) {
       moe(l, h, mlp_out);
       continue;
     }
-    gemm_->linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, gate_up, st);
-    kc::silu_and_mul(gate_up, act, st);
+    if (!gemm_->gated_linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, act, st)) {
+      gemm_->linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, gate_up, st);
+      kc::silu_and_mul(gate_up, act, st);
+    }
     gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out, st);
   }
   kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual, st);
@@ -321,9 +326,16 @@ CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch
     in = stage(batch, cache.page_size(), sampled, bucket, graph_metadata_);
     // Long contexts split attention the most; the graph keeps that count.
     in.paged.max_context = config_.max_position_embeddings;
-    // What the graph bakes in: the workspace, the metadata buffer, the cache.
-    const std::uint64_t key = ws_.generation * 1000003u ^ reinterpret_cast<std::uintptr_t>(graph_metadata_.raw_data()) ^
-                              reinterpret_cast<std::uintptr_t>(cache.k(0).raw_data());
+    // What the graph bakes in: the workspace, the metadata buffer and every
+    // layer's cache address (a new cache may reuse some of an old one's).
+    std::uint64_t key = 1469598103934665603ull;
+    auto mix = [&key](std::uint64_t v) { key = (key ^ v) * 1099511628211ull; };
+    mix(ws_.generation);
+    mix(reinterpret_cast<std::uintptr_t>(graph_metadata_.raw_data()));
+    for (std::int64_t l = 0; l < cache.num_layers(); ++l) {
+      mix(reinterpret_cast<std::uintptr_t>(cache.k(l).raw_data()));
+      mix(reinterpret_cast<std::uintptr_t>(cache.v(l).raw_data()));
+    }
     graphs_.run(bucket, key, stream_, [&] { enqueue(in, cache); });
   } else {
     reserve(batch.rows(), std::max<std::int64_t>(logit_rows, 1));

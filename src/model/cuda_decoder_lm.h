@@ -38,6 +38,7 @@ class CudaDecoderLm final : public CausalLm {
   std::size_t weight_bytes() const override { return bytes_; }
   KvStorage kv_storage() const override;
   bool samples_on_device() const override { return true; }
+  std::string device_name() const override;
   // Decode graphs captured so far (one per batch-size bucket used).
   std::int64_t captured_graphs() const { return graphs_.captured(); }
   StepOutput forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,

@@ -14,6 +14,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/cuda_probe.h"
 #include "kernels/cuda/device_memory.h"
+#include "kernels/cuda/kernels.h"
 #include "kernels/ops.h"
 #include "tensor/float_convert.h"
 
@@ -92,6 +93,61 @@ TEST_P(CudaOps, LinearMatchesCpu) {
     const double tol = dtype() == DType::kF32 ? 2e-3 : tolerance(dtype());
     EXPECT_LT(relative_error(to_host_f32(out), want), tol);
   }
+}
+
+// Decode-sized bf16 GEMMs take the skinny kernel: every row count it has,
+// odd column counts, strided rows, bias, float32 output (logits), against
+// the CPU; and the same shapes through cuBLASLt agree with it.
+TEST(CudaSkinnyGemm, MatchesCpuAndCublasLt) {
+  CublasLtGemm gemm, cublas;
+  cublas.set_skinny(false);
+  for (std::int64_t m = 1; m <= kSkinnyRows; ++m) {
+    for (const auto& [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 8}, {37, 264}, {9000, 1024}}) {
+      for (const bool bias : {false, true}) {
+        for (const bool f32_out : {false, true}) {
+          if (bias && f32_out) continue;  // linear() allows float32 out without bias only
+          SCOPED_TRACE(testing::Message() << m << "x" << n << "x" << k << (bias ? " bias" : "") << (f32_out ? " f32" : ""));
+          const Tensor wide = rounded(random_f32({m, k + 16}, 11), DType::kBF16);
+          const Tensor x = wide.narrow_cols(0, k);
+          const Tensor w = rounded(random_f32({n, k}, 12), DType::kBF16);
+          const Tensor b = bias ? rounded(random_f32({n}, 13), DType::kBF16) : Tensor();
+          const Tensor want = ops::linear(x.to_f32(), w, b);
+          const Tensor x_dev = to_device(wide, DType::kBF16).narrow_cols(0, k);
+          const Tensor w_dev = to_device(w, DType::kBF16), b_dev = bias ? to_device(b, DType::kBF16) : Tensor();
+          const DType out_type = f32_out ? DType::kF32 : DType::kBF16;
+          const Tensor out = poisoned({m, n}, out_type), reference = poisoned({m, n}, out_type);
+          gemm.linear(x_dev, w_dev, b_dev, out);
+          cublas.linear(x_dev, w_dev, b_dev, reference);
+          EXPECT_LT(relative_error(to_host_f32(out), want), f32_out ? 1e-5 : 1e-2);
+          EXPECT_LT(relative_error(to_host_f32(out), to_host_f32(reference)), f32_out ? 1e-5 : 1e-2);
+        }
+      }
+    }
+  }
+}
+
+// The gated skinny GEMM (SiLU-and-mul fused) against linear + silu_and_mul.
+TEST(CudaSkinnyGemm, GatedEqualsLinearThenSiluAndMul) {
+  CublasLtGemm gemm;
+  for (const std::int64_t m : {1, 3, 8}) {
+    for (const bool bias : {false, true}) {
+      SCOPED_TRACE(testing::Message() << m << " rows" << (bias ? " bias" : ""));
+      const std::int64_t n = 200, k = 512;
+      const Tensor x = to_device(rounded(random_f32({m, k}, 21), DType::kBF16), DType::kBF16);
+      const Tensor w = to_device(rounded(random_f32({2 * n, k}, 22), DType::kBF16), DType::kBF16);
+      const Tensor b = bias ? to_device(rounded(random_f32({2 * n}, 23), DType::kBF16), DType::kBF16) : Tensor();
+      const Tensor fused = poisoned({m, n}, DType::kBF16), gate_up = poisoned({m, 2 * n}, DType::kBF16);
+      const Tensor want = poisoned({m, n}, DType::kBF16);
+      ASSERT_TRUE(gemm.gated_linear(x, w, b, fused));
+      gemm.linear(x, w, b, gate_up);
+      silu_and_mul(gate_up, want);
+      EXPECT_LT(relative_error(to_host_f32(fused), to_host_f32(want)), 1e-2);
+    }
+  }
+  // Too many rows for the skinny kernel: the caller must take the long way.
+  const Tensor x9 = to_device(rounded(random_f32({9, 64}, 24), DType::kBF16), DType::kBF16);
+  EXPECT_FALSE(gemm.gated_linear(x9, to_device(rounded(random_f32({16, 64}, 25), DType::kBF16), DType::kBF16),
+                                 Tensor(), poisoned({9, 8}, DType::kBF16)));
 }
 
 TEST_P(CudaOps, EmbeddingGathersRows) {
@@ -259,6 +315,54 @@ TEST_P(CudaOps, PagedKvWriteFillsTheRightSlots) {
   EXPECT_EQ(relative_error(to_host_f32(v_cache).reshape({c.pages * c.page_size, width}),
                            v_want.reshape({c.pages * c.page_size, width})),
             0.0);
+}
+
+// The fused prologue equals its three parts (head_norm_rope on q and on k,
+// then paged_kv_write) bit for bit; padding rows (position -1) write nothing.
+TEST_P(CudaOps, FusedQkvPrologueEqualsItsParts) {
+  const PagedCase c;
+  const std::int64_t q_heads = 4, kv_heads = 2, head_dim = 24, rotary = 16;
+  const std::int64_t q_width = q_heads * head_dim, kv_width = kv_heads * head_dim;
+  const std::int64_t rows = c.rows(), padded = rows + 3;
+  const Tensor qkv_host = rounded(random_f32({padded, q_width + 2 * kv_width}, 31), dtype());
+  const Tensor q_norm = rounded(random_f32({head_dim}, 32, 0.5f, 1.5f), dtype());
+  const Tensor k_norm = rounded(random_f32({head_dim}, 33, 0.5f, 1.5f), dtype());
+  const Tensor cos = to_device(random_f32({padded, rotary / 2}, 34), DType::kF32);
+  const Tensor sin = to_device(random_f32({padded, rotary / 2}, 35), DType::kF32);
+  const Shape cache_shape{c.pages, c.page_size, kv_heads, head_dim};
+  for (const bool with_norm : {true, false}) {
+    SCOPED_TRACE(with_norm ? "with q/k norm" : "without");
+    const Tensor qn = with_norm ? to_device(q_norm, dtype()) : Tensor(), kn = with_norm ? to_device(k_norm, dtype()) : Tensor();
+    // Parts, on the real rows.
+    const Tensor parts = to_device(qkv_host.narrow_rows(0, rows), dtype());
+    const Tensor cos_r = cos.narrow_rows(0, rows), sin_r = sin.narrow_rows(0, rows);
+    head_norm_rope(parts.narrow_cols(0, q_width), head_dim, qn, 1e-6f, false, cos_r, sin_r, cpu::RopeLayout::kNeox);
+    head_norm_rope(parts.narrow_cols(q_width, q_width + kv_width), head_dim, kn, 1e-6f, false, cos_r, sin_r,
+                   cpu::RopeLayout::kNeox);
+    const Tensor k_want = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
+    const Tensor v_want = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
+    paged_kv_write(parts.narrow_cols(q_width, q_width + kv_width), parts.narrow_cols(q_width + kv_width, q_width + 2 * kv_width),
+                   c.device_batch(), k_want, v_want);
+    // Fused, padded with three rows at position -1.
+    std::vector<const std::vector<std::int32_t>*> tables;
+    for (const auto& t : c.tables) tables.push_back(&t);
+    std::vector<std::int32_t> words;
+    const PagedLayout layout = append_paged_batch(words, tables, c.row_seq, c.positions, c.page_size, padded);
+    const PagedBatch batch = paged_batch_view(upload_i32(words), layout);
+    const Tensor fused = to_device(qkv_host, dtype());
+    const Tensor k_got = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
+    const Tensor v_got = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
+    qkv_norm_rope_write(fused, q_heads, head_dim, qn, kn, 1e-6f, false, cos, sin, cpu::RopeLayout::kNeox, batch, k_got,
+                        v_got);
+    const std::int64_t slots = c.pages * c.page_size;
+    EXPECT_EQ(relative_error(to_host_f32(fused.narrow_rows(0, rows).narrow_cols(0, q_width)),
+                             to_host_f32(parts.narrow_cols(0, q_width))),
+              0.0);
+    EXPECT_EQ(relative_error(to_host_f32(k_got).reshape({slots, kv_width}), to_host_f32(k_want).reshape({slots, kv_width})),
+              0.0);
+    EXPECT_EQ(relative_error(to_host_f32(v_got).reshape({slots, kv_width}), to_host_f32(v_want).reshape({slots, kv_width})),
+              0.0);
+  }
 }
 
 void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype);

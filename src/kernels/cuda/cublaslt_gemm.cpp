@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
+#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/device_memory.h"
 
 namespace arle::kernels::cuda {
@@ -91,6 +92,25 @@ CublasLtGemm::Plan& CublasLtGemm::plan(const Key& key) {
   return *plans_.emplace(key, std::move(p)).first->second;
 }
 
+bool CublasLtGemm::skinny_fits(const Tensor& x, const Tensor& w) const {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  return skinny_ && x.size(0) >= 1 && x.size(0) <= kSkinnyRows && w.dtype() == DType::kBF16 &&
+         x.dtype() == DType::kBF16 && w.size(1) % 8 == 0 && x.row_stride() % 8 == 0 && aligned(x.raw_data()) &&
+         aligned(w.raw_data());
+}
+
+bool CublasLtGemm::gated_linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out,
+                                CUstream_st* stream) {
+  if (!skinny_fits(x, w) || out.dtype() != DType::kBF16 || out.strides()[1] != 1 || w.size(0) != 2 * out.size(1) ||
+      x.size(1) != w.size(1) || out.size(0) != x.size(0) || !w.is_contiguous() ||
+      (bias.defined() && (bias.numel() != w.size(0) || bias.dtype() != DType::kBF16))) {
+    return false;
+  }
+  launch_skinny_gemm(x.raw_data(), x.row_stride(), w.raw_data(), x.size(0), out.size(1), w.size(1),
+                     bias.defined() ? bias.raw_data() : nullptr, out.raw_data(), out.row_stride(), false, true, stream);
+  return true;
+}
+
 void CublasLtGemm::linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out,
                           CUstream_st* stream) {
   if (x.dim() != 2 || w.dim() != 2 || out.dim() != 2 || x.size(1) != w.size(1) || out.size(0) != x.size(0) ||
@@ -108,6 +128,13 @@ void CublasLtGemm::linear(const Tensor& x, const Tensor& w, const Tensor& bias, 
     throw_error(ErrorCode::kInvalidArgument, "linear: w and bias must be contiguous, rows of x and out dense");
   }
   if (x.size(0) == 0) return;
+  // Decode-sized bf16 GEMMs go to ARLE's memory-bound kernel when aligned.
+  if (skinny_fits(x, w)) {
+    launch_skinny_gemm(x.raw_data(), x.row_stride(), w.raw_data(), x.size(0), w.size(0), w.size(1),
+                       bias.defined() ? bias.raw_data() : nullptr, out.raw_data(), out.row_stride(), f32_out, false,
+                       stream);
+    return;
+  }
   const Key key{x.size(0),
                 w.size(0),
                 w.size(1),

@@ -234,6 +234,36 @@ void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, c
                         v_cache.raw_data(), bf16, stream);
 }
 
+void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t head_dim, const Tensor& q_norm,
+                         const Tensor& k_norm, float eps, bool norm_offset, const Tensor& cos, const Tensor& sin,
+                         cpu::RopeLayout layout, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
+                         CUstream_st* stream) {
+  const bool bf16 = is_bf16(qkv, "qkv_norm_rope_write");
+  check_2d(qkv, "qkv_norm_rope_write");
+  check_cache(k_cache, qkv, batch, "qkv_norm_rope_write");
+  check_cache(v_cache, qkv, batch, "qkv_norm_rope_write");
+  const std::int64_t kv_heads = k_cache.size(2);
+  if (head_dim <= 0 || k_cache.size(3) != head_dim || qkv.size(1) != (q_heads + 2 * kv_heads) * head_dim ||
+      qkv.size(0) != batch.rows() || q_heads <= 0) {
+    throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: width {} does not fit {} + 2 x {} heads of {}",
+                qkv.size(1), q_heads, kv_heads, head_dim);
+  }
+  if (cos.dtype() != DType::kF32 || sin.dtype() != DType::kF32 || cos.shape() != sin.shape() || cos.dim() != 2 ||
+      cos.size(0) != qkv.size(0) || 2 * cos.size(1) > head_dim || !cos.is_contiguous() || !sin.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: cos/sin must be float32 [rows, rotary_dim/2]");
+  }
+  for (const Tensor* w : {&q_norm, &k_norm}) {
+    if (!w->defined()) continue;
+    same_dtype(qkv, *w, "qkv_norm_rope_write");
+    if (w->numel() != head_dim) throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: norm weight size");
+  }
+  launch_qkv_norm_rope_write(qkv.raw_data(), qkv.row_stride(), qkv.size(0), q_heads, kv_heads, head_dim,
+                             q_norm.defined() ? q_norm.raw_data() : nullptr,
+                             k_norm.defined() ? k_norm.raw_data() : nullptr, eps, norm_offset, cos.data<float>(),
+                             sin.data<float>(), 2 * cos.size(1), layout == cpu::RopeLayout::kNeox, meta_of(batch),
+                             k_cache.raw_data(), v_cache.raw_data(), bf16, stream);
+}
+
 namespace {
 
 int multiprocessors(int device) {

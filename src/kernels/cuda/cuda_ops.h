@@ -72,6 +72,14 @@ PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& layout)
 // k, v: [rows, kv_heads * head_dim].
 void paged_kv_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& k_cache,
                     const Tensor& v_cache, CUstream_st* stream = nullptr);
+// The fused attention prologue: qkv [rows, (q_heads + 2 kv_heads) * head_dim];
+// per-head RMSNorm (q_norm / k_norm, when defined) and RoPE on q in place and
+// on k into the cache, v copied into the cache. The same as head_norm_rope on
+// the q and k columns, then paged_kv_write, in one launch.
+void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t head_dim, const Tensor& q_norm,
+                         const Tensor& k_norm, float eps, bool norm_offset, const Tensor& cos, const Tensor& sin,
+                         cpu::RopeLayout layout, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
+                         CUstream_st* stream = nullptr);
 // q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim]. Rows with
 // long contexts and few (row, head) pairs split their context across blocks
 // (flash-decoding); the partial results go to `workspace` (float32, at least

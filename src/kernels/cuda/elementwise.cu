@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/paged_slot.cuh"
 
 namespace arle::kernels::cuda {
 namespace {
@@ -62,14 +63,11 @@ __global__ void rms_norm_kernel(const T* x, std::int64_t ldx, R* residual, std::
   }
 }
 
+// Loads one head into shared memory (`head`, head_dim floats) and applies
+// RMSNorm with norm_w when given; every thread must call it.
 template <typename T>
-__global__ void head_norm_rope_kernel(T* x, std::int64_t ldx, std::int64_t heads, std::int64_t head_dim,
-                                      const T* norm_w, float eps, bool norm_offset, const float* cos,
-                                      const float* sin, std::int64_t rotary_dim, bool neox) {
-  extern __shared__ float head[];  // head_dim floats, then 32 for the reduction
-  float* scratch = head + head_dim;
-  const std::int64_t r = blockIdx.x, h = blockIdx.y;
-  T* v = x + r * ldx + h * head_dim;
+__device__ void load_normed_head(const T* v, std::int64_t head_dim, const T* norm_w, float eps, bool norm_offset,
+                                 float* head, float* scratch) {
   float sum = 0.0f;
   for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) {
     head[i] = load(v + i);
@@ -83,22 +81,61 @@ __global__ void head_norm_rope_kernel(T* x, std::int64_t ldx, std::int64_t heads
     }
   }
   __syncthreads();
+}
+
+// Element i of the loaded head after RoPE with the row's cos/sin.
+__device__ __forceinline__ float rotated(const float* head, std::int64_t i, const float* c, const float* s,
+                                         std::int64_t rotary_dim, bool neox) {
+  if (i >= rotary_dim) return head[i];
   const std::int64_t half = rotary_dim / 2;
-  const float* c = cos + r * half;
-  const float* s = sin + r * half;
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) {
-    float out = head[i];
-    if (i < rotary_dim) {
-      if (neox) {
-        const std::int64_t k = i < half ? i : i - half;
-        out = i < half ? head[i] * c[k] - head[i + half] * s[k] : head[i] * c[k] + head[i - half] * s[k];
-      } else {
-        const std::int64_t k = i / 2;
-        out = (i & 1) == 0 ? head[i] * c[k] - head[i + 1] * s[k] : head[i] * c[k] + head[i - 1] * s[k];
-      }
-    }
-    store(v + i, out);
+  if (neox) {
+    const std::int64_t k = i < half ? i : i - half;
+    return i < half ? head[i] * c[k] - head[i + half] * s[k] : head[i] * c[k] + head[i - half] * s[k];
   }
+  const std::int64_t k = i / 2;
+  return (i & 1) == 0 ? head[i] * c[k] - head[i + 1] * s[k] : head[i] * c[k] + head[i - 1] * s[k];
+}
+
+template <typename T>
+__global__ void head_norm_rope_kernel(T* x, std::int64_t ldx, std::int64_t heads, std::int64_t head_dim,
+                                      const T* norm_w, float eps, bool norm_offset, const float* cos,
+                                      const float* sin, std::int64_t rotary_dim, bool neox) {
+  extern __shared__ float head[];  // head_dim floats, then 32 for the reduction
+  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+  T* v = x + r * ldx + h * head_dim;
+  load_normed_head(v, head_dim, norm_w, eps, norm_offset, head, head + head_dim);
+  const float* c = cos + r * (rotary_dim / 2);
+  const float* s = sin + r * (rotary_dim / 2);
+  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) store(v + i, rotated(head, i, c, s, rotary_dim, neox));
+}
+
+// One block per (row, head of q | k | v): q heads normed and rotated in
+// place, k heads normed and rotated into their cache slot, v heads copied to
+// theirs (padding rows, at position -1, write no cache).
+template <typename T>
+__global__ void qkv_norm_rope_write_kernel(T* qkv, std::int64_t ld, std::int64_t q_heads, std::int64_t kv_heads,
+                                           std::int64_t head_dim, const T* q_norm, const T* k_norm, float eps,
+                                           bool norm_offset, const float* cos, const float* sin,
+                                           std::int64_t rotary_dim, bool neox, PagedMeta meta, T* k_cache,
+                                           T* v_cache) {
+  extern __shared__ float head[];
+  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+  T* v = qkv + r * ld + h * head_dim;
+  const std::int64_t position = meta.positions[r], kv_width = kv_heads * head_dim;
+  const std::int64_t slot = position >= 0 ? paged_slot(meta, r, position) : -1;
+  if (h >= q_heads + kv_heads) {
+    if (slot < 0) return;
+    T* dst = v_cache + slot * kv_width + (h - q_heads - kv_heads) * head_dim;
+    for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) dst[i] = v[i];
+    return;
+  }
+  const bool is_q = h < q_heads;
+  load_normed_head(v, head_dim, is_q ? q_norm : k_norm, eps, norm_offset, head, head + head_dim);
+  T* dst = is_q ? v : (slot >= 0 ? k_cache + slot * kv_width + (h - q_heads) * head_dim : nullptr);
+  if (!dst) return;
+  const float* c = cos + r * (rotary_dim / 2);
+  const float* s = sin + r * (rotary_dim / 2);
+  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) store(dst + i, rotated(head, i, c, s, rotary_dim, neox));
 }
 
 template <typename T>
@@ -203,6 +240,23 @@ void launch_head_norm_rope(void* x, std::int64_t ldx, std::int64_t rows, std::in
                 head_norm_rope_kernel<T><<<grid, threads_for(head_dim), smem, as_stream(stream)>>>(
                     static_cast<T*>(x), ldx, heads, head_dim, static_cast<const T*>(norm_w), eps, norm_offset, cos,
                     sin, rotary_dim, neox));
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, std::int64_t q_heads,
+                                std::int64_t kv_heads, std::int64_t head_dim, const void* q_norm, const void* k_norm,
+                                float eps, bool norm_offset, const float* cos, const float* sin,
+                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache,
+                                void* v_cache, bool bf16, CUstream_st* stream) {
+  if (rows == 0) return;
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads + 2 * kv_heads));
+  const std::size_t smem = (static_cast<std::size_t>(head_dim) + 32) * sizeof(float);
+  ARLE_DISPATCH(bf16, T, allow_shared_memory(qkv_norm_rope_write_kernel<T>, smem));
+  ARLE_DISPATCH(bf16, T,
+                qkv_norm_rope_write_kernel<T><<<grid, threads_for(head_dim), smem, as_stream(stream)>>>(
+                    static_cast<T*>(qkv), ld, q_heads, kv_heads, head_dim, static_cast<const T*>(q_norm),
+                    static_cast<const T*>(k_norm), eps, norm_offset, cos, sin, rotary_dim, neox, meta,
+                    static_cast<T*>(k_cache), static_cast<T*>(v_cache)));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -67,6 +67,17 @@ struct PagedMeta {
 void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta,
                            std::int64_t kv_width, void* k_cache, void* v_cache, bool bf16, CUstream_st* stream);
 
+// The attention inputs of a step, fused: in qkv [rows, (q_heads + 2 kv_heads)
+// * head_dim] (row stride ld), q heads get RMSNorm with q_norm (when given)
+// and RoPE in place; k heads the same with k_norm, written to their cache
+// slot; v heads are copied to theirs. Replaces head_norm_rope on q and k and
+// paged_kv_write (one launch instead of three).
+void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, std::int64_t q_heads,
+                                std::int64_t kv_heads, std::int64_t head_dim, const void* q_norm, const void* k_norm,
+                                float eps, bool norm_offset, const float* cos, const float* sin,
+                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache,
+                                void* v_cache, bool bf16, CUstream_st* stream);
+
 // Causal attention of q [rows, q_heads * head_dim] (row stride ldq) against
 // the cache, GQA by q_heads / kv_heads; out [rows, q_heads * head_dim]
 // (row stride ldo). Float32 softmax and accumulation, any head_dim up to 512.
@@ -122,5 +133,19 @@ inline constexpr int kSampleOutputWords = 3 + 2 * kSampleTopMax;
 // fixed-point integers, so results do not depend on thread timing.
 void launch_sample_rows(float* logits, std::int64_t vocab, const SampleRowParams* rows, std::int64_t n,
                         SampleAdjustment* adjustments, std::int32_t* out, CUstream_st* stream);
+
+}  // namespace arle::kernels::cuda
+
+namespace arle::kernels::cuda {
+
+// y[m, n] = x[m, k] * w[n, k]^T (+ bias[n]) for 1 <= m <= kSkinnyRows, bf16 x,
+// w and bias, float32 accumulation, bf16 (or float32: f32_out) y. Needs k a
+// multiple of 8, ldx a multiple of 8 and 16-byte aligned x and w (the caller
+// checks; CublasLtGemm::linear routes here). gated: w (and bias) hold [gate;
+// up], 2n rows, and y = silu(x gate^T) * (x up^T), SiLU-and-mul fused.
+inline constexpr std::int64_t kSkinnyRows = 8;
+void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int64_t m, std::int64_t n,
+                        std::int64_t k, const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated,
+                        CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda

@@ -1,8 +1,8 @@
 // Paged KV writes and causal paged attention (see kernels.h). A block of four
-// warps per (row, query head, split of the context); each warp walks every
-// fourth position of its chunk with an online (max-subtracted) softmax, lanes
-// splitting head_dim; the warps merge at the end, and the splits in a second
-// kernel. No tensor cores yet (FlashAttention-2-style prefill comes next).
+// warps per (row, query head, split of the context); each warp walks its
+// chunk four positions at a time with an online (max-subtracted) softmax,
+// lanes splitting head_dim; the warps merge at the end, and the splits in a
+// second kernel. No tensor cores yet (FlashAttention-2-style prefill comes next).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -10,29 +10,48 @@
 
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/paged_slot.cuh"
 
 namespace arle::kernels::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kMaxPerLane = 16;  // head_dim up to 32 * 16 = 512
+
+// Block-wide max and sum; every thread gets the result. `scratch`: 32 floats.
+__device__ float block_max(float v, float* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : -INFINITY;
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  __syncthreads();
+  return v;
+}
+
+__device__ float block_sum(float v, float* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : 0.0f;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  __syncthreads();
+  return v;
+}
 
 __device__ __forceinline__ float load(const float* p) { return *p; }
 __device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
 __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-__device__ __forceinline__ std::int64_t slot_of(const PagedMeta& m, std::int64_t r, std::int64_t position) {
-  const std::int32_t* table = m.block_tables + m.table_offsets[m.row_seq[r]];
-  return static_cast<std::int64_t>(table[position / m.page_size]) * m.page_size + position % m.page_size;
-}
 
 template <typename T>
 __global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMeta meta, std::int64_t kv_width,
                                 T* k_cache, T* v_cache) {
   const std::int64_t r = blockIdx.x;
   if (meta.positions[r] < 0) return;  // padding
-  const std::int64_t slot = slot_of(meta, r, meta.positions[r]);
+  const std::int64_t slot = paged_slot(meta, r, meta.positions[r]);
   for (std::int64_t i = threadIdx.x; i < kv_width; i += blockDim.x) {
     k_cache[slot * kv_width + i] = k[r * ld + i];
     v_cache[slot * kv_width + i] = v[r * ld + i];
@@ -42,8 +61,14 @@ __global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMe
 // One block per (row, query head, split): the split's chunk of the context
 // with an online softmax per warp, merged across the block's warps. With one
 // split the result is written to `out`; else the partial (max, sum, acc) go
-// to the workspace for merge_kernel.
-template <typename T>
+// to the workspace for merge_kernel. A warp takes kUnroll positions at a
+// time and issues all their K and V loads before any math, so decode (a few
+// blocks, each latency-bound) keeps several loads in flight per warp.
+// kLanes: head_dim / 32 rounded up, at most (registers scale with it).
+constexpr int kUnroll = 4;
+constexpr std::int64_t kMinChunk = 64;
+
+template <typename T, int kLanes>
 __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, const T* k_cache, const T* v_cache,
                                  std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim, float scale,
                                  T* out, std::int64_t ldo, std::int64_t splits, float* workspace) {
@@ -51,33 +76,61 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
   const std::int64_t kvh = h / (q_heads / kv_heads);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const std::int64_t kv_width = kv_heads * head_dim;
-  const int per_lane = static_cast<int>((head_dim + 31) / 32);
   const std::int64_t context = meta.positions[r] + 1;
-  const std::int64_t chunk = (context + splits - 1) / splits;
+  // At least kMinChunk positions per split: short contexts use few splits
+  // (the rest stay empty) whatever count the launch was made for.
+  const std::int64_t even = (context + splits - 1) / splits;
+  const std::int64_t chunk = even > kMinChunk ? even : kMinChunk;
   const std::int64_t begin = split * chunk, end = begin + chunk < context ? begin + chunk : context;
 
-  float qv[kMaxPerLane], acc[kMaxPerLane];
-  for (int j = 0; j < kMaxPerLane; ++j) {
+  float qv[kLanes], acc[kLanes];
+#pragma unroll
+  for (int j = 0; j < kLanes; ++j) {
     const std::int64_t d = lane + 32 * j;
-    qv[j] = j < per_lane && d < head_dim ? load(q + r * ldq + h * head_dim + d) * scale : 0.0f;
+    qv[j] = d < head_dim ? load(q + r * ldq + h * head_dim + d) * scale : 0.0f;
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  for (std::int64_t p = begin + warp; p < end; p += kWarps) {
-    const std::int64_t base = slot_of(meta, r, p) * kv_width + kvh * head_dim;
-    float s = 0.0f;
-    for (int j = 0; j < per_lane; ++j) {
-      const std::int64_t d = lane + 32 * j;
-      if (d < head_dim) s += qv[j] * load(k_cache + base + d);
+  for (std::int64_t p0 = begin + warp * kUnroll; p0 < end; p0 += kWarps * kUnroll) {
+    float kx[kUnroll][kLanes], vx[kUnroll][kLanes];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const bool live = p0 + u < end;
+      const std::int64_t base = live ? paged_slot(meta, r, p0 + u) * kv_width + kvh * head_dim : 0;
+#pragma unroll
+      for (int j = 0; j < kLanes; ++j) {
+        const std::int64_t d = lane + 32 * j;
+        const bool ok = live && d < head_dim;
+        kx[u][j] = ok ? load(k_cache + base + d) : 0.0f;
+        vx[u][j] = ok ? load(v_cache + base + d) : 0.0f;
+      }
     }
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    const float m_new = fmaxf(m, s);
-    const float correction = __expf(m - m_new);  // 0 on the first position (m = -inf)
-    const float e = __expf(s - m_new);
-    l = l * correction + e;
-    for (int j = 0; j < per_lane; ++j) {
-      const std::int64_t d = lane + 32 * j;
-      acc[j] = acc[j] * correction + (d < head_dim ? e * load(v_cache + base + d) : 0.0f);
+    float s[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      s[u] = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kLanes; ++j) s[u] += qv[j] * kx[u][j];
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) s[u] += __shfl_xor_sync(0xffffffffu, s[u], o);
+    }
+    float m_new = m;
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) m_new = p0 + u < end ? fmaxf(m_new, s[u]) : m_new;
+    const float correction = __expf(m - m_new);  // 0 on the first positions (m = -inf)
+    l *= correction;
+#pragma unroll
+    for (int j = 0; j < kLanes; ++j) acc[j] *= correction;
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      if (p0 + u >= end) continue;
+      const float e = __expf(s[u] - m_new);
+      l += e;
+#pragma unroll
+      for (int j = 0; j < kLanes; ++j) acc[j] += e * vx[u][j];
     }
     m = m_new;
   }
@@ -89,7 +142,8 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
     warp_m[warp] = m;
     warp_l[warp] = l;
   }
-  for (int j = 0; j < per_lane; ++j) {
+#pragma unroll
+  for (int j = 0; j < kLanes; ++j) {
     const std::int64_t d = lane + 32 * j;
     if (d < head_dim) warp_acc[warp * head_dim + d] = acc[j];
   }
@@ -124,25 +178,32 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
 }
 
 // Merges the splits of one (row, head): rescale each to the common max.
+// Threads read the splits' (max, sum) in parallel and skip empty splits (a
+// CUDA graph keeps the split count of the longest context, so short ones
+// leave most splits empty).
 template <typename T>
 __global__ void merge_kernel(const float* workspace, std::int64_t q_heads, std::int64_t head_dim, std::int64_t splits,
                              T* out, std::int64_t ldo) {
+  __shared__ float reduce[32];
   const std::int64_t r = blockIdx.x, h = blockIdx.y;
-  const float* parts = workspace + (r * q_heads + h) * splits * (head_dim + 2);
-  float m_all = -INFINITY;
-  for (std::int64_t s = 0; s < splits; ++s) {
-    if (parts[s * (head_dim + 2) + 1] > 0.0f) m_all = fmaxf(m_all, parts[s * (head_dim + 2)]);
+  const std::int64_t stride = head_dim + 2;
+  const float* parts = workspace + (r * q_heads + h) * splits * stride;
+  float m_local = -INFINITY;
+  for (std::int64_t s = threadIdx.x; s < splits; s += blockDim.x) {
+    if (parts[s * stride + 1] > 0.0f) m_local = fmaxf(m_local, parts[s * stride]);
   }
-  float l_all = 0.0f;
-  for (std::int64_t s = 0; s < splits; ++s) {
-    const float l = parts[s * (head_dim + 2) + 1];
-    if (l > 0.0f) l_all += l * __expf(parts[s * (head_dim + 2)] - m_all);
+  const float m_all = block_max(m_local, reduce);
+  float l_local = 0.0f;
+  for (std::int64_t s = threadIdx.x; s < splits; s += blockDim.x) {
+    const float l = parts[s * stride + 1];
+    if (l > 0.0f) l_local += l * __expf(parts[s * stride] - m_all);
   }
+  const float l_all = block_sum(l_local, reduce);
   for (std::int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float sum = 0.0f;
     for (std::int64_t s = 0; s < splits; ++s) {
-      const float* part = parts + s * (head_dim + 2);
-      if (part[1] > 0.0f) sum += part[2 + d] * __expf(part[0] - m_all);
+      const float l = parts[s * stride + 1];
+      if (l > 0.0f) sum += parts[s * stride + 2 + d] * __expf(parts[s * stride] - m_all);
     }
     store(out + r * ldo + h * head_dim + d, l_all > 0.0f ? sum / l_all : 0.0f);
   }
@@ -184,24 +245,29 @@ void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& me
   const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
   const dim3 merge_grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
   const std::size_t smem = static_cast<std::size_t>(kWarps * head_dim) * sizeof(float);
+  auto run = [&](auto type_tag) {
+    using T = decltype(type_tag);
+    const auto* qt = static_cast<const T*>(q);
+    const auto* kt = static_cast<const T*>(k_cache);
+    const auto* vt = static_cast<const T*>(v_cache);
+    auto* ot = static_cast<T*>(out);
+    const cudaStream_t s = as_stream(stream);
+    if (head_dim <= 128) {
+      attention_kernel<T, 4><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
+                                                             ot, ldo, splits, workspace);
+    } else if (head_dim <= 256) {
+      attention_kernel<T, 8><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
+                                                             ot, ldo, splits, workspace);
+    } else {
+      attention_kernel<T, 16><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim,
+                                                              scale, ot, ldo, splits, workspace);
+    }
+    if (splits > 1) merge_kernel<T><<<merge_grid, 128, 0, s>>>(workspace, q_heads, head_dim, splits, ot, ldo);
+  };
   if (bf16) {
-    using T = __nv_bfloat16;
-    attention_kernel<T><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
-        static_cast<const T*>(q), ldq, meta, static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), q_heads,
-        kv_heads, head_dim, scale, static_cast<T*>(out), ldo, splits, workspace);
-    if (splits > 1) {
-      merge_kernel<T><<<merge_grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
-                                                                  static_cast<T*>(out), ldo);
-    }
+    run(__nv_bfloat16{});
   } else {
-    attention_kernel<float><<<grid, kWarps * 32, smem, as_stream(stream)>>>(
-        static_cast<const float*>(q), ldq, meta, static_cast<const float*>(k_cache),
-        static_cast<const float*>(v_cache), q_heads, kv_heads, head_dim, scale, static_cast<float*>(out), ldo,
-        splits, workspace);
-    if (splits > 1) {
-      merge_kernel<float><<<merge_grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
-                                                                     static_cast<float*>(out), ldo);
-    }
+    run(float{});
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }

@@ -80,6 +80,9 @@ __device__ float block_max(float v, Shared& s) {
 __device__ int block_argmax(const float* x, int vocab, Shared& s) {
   float best = -INFINITY;
   int id = vocab;
+  // Unrolled so that several loads are in flight per thread (one block per
+  // row: the row's latency, not bandwidth, bounds this pass).
+#pragma unroll 8
   for (int i = threadIdx.x; i < vocab; i += kThreads) {
     const float v = x[i];
     if (v > best || (id == vocab && !(v < best))) {
@@ -278,6 +281,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
   const int top_n = min(max(p.logprobs, 0), min(kSampleTopMax, vocab));
   if (p.logprobs >= 0) {
     float m = -INFINITY;
+#pragma unroll 8
     for (int i = threadIdx.x; i < vocab; i += kThreads) m = fmaxf(m, x[i]);
     m = block_max(m, s);
     double sum = 0;
@@ -314,6 +318,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
     token = block_argmax(x, vocab, s);
   } else {
     float m = -INFINITY;
+#pragma unroll 8
     for (int i = threadIdx.x; i < vocab; i += kThreads) m = fmaxf(m, x[i]);
     m = block_max(m, s);
     if (!(m > -INFINITY) || isnan(m)) {

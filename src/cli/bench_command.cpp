@@ -1,6 +1,7 @@
 #include "cli/bench_command.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/system_info.h"
@@ -24,7 +24,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 std::pair<std::int64_t, std::int64_t> parse_range(const std::string& text, const char* flag) {
   std::int64_t lo = 0, hi = 0;
@@ -93,8 +95,9 @@ int run_bench_throughput(const BenchOptions& o) {
   std::int64_t prompt_tokens = 0, output_tokens = 0;
   for (std::int64_t i = 0; i < o.num_prompts; ++i) {
     engine::Request r;
-    r.prompt_ids = random_prompt(rng, in_lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(in_hi - in_lo + 1)),
-                                 model_config.vocab_size);
+    r.prompt_ids =
+        random_prompt(rng, in_lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(in_hi - in_lo + 1)),
+                      model_config.vocab_size);
     r.max_tokens = out_lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(out_hi - out_lo + 1));
     r.min_tokens = r.max_tokens;  // forced to length
     r.ignore_eos = true;
@@ -117,28 +120,30 @@ int run_bench_throughput(const BenchOptions& o) {
     progress(++done, o.num_prompts, seconds_between(start, Clock::now()));
   }
   const double wall = seconds_between(start, Clock::now());
-  if (!errors.empty()) throw_error(ErrorCode::kInvalidArgument, "{} requests failed, first: {}", errors.size(), errors[0]);
+  if (!errors.empty())
+    throw_error(ErrorCode::kInvalidArgument, "{} requests failed, first: {}", errors.size(), errors[0]);
   const engine::EngineStats stats = engine.stats();
   const double peak_kv = static_cast<double>(stats.peak_used_pages * config.page_size);
-  Json report{{"machine", machine_line(*l.model)},
-              {"model", o.model_path},
-              {"num_prompts", o.num_prompts},
-              {"input_len", {in_lo, in_hi}},
-              {"output_len", {out_lo, out_hi}},
-              {"prompt_tokens", prompt_tokens},
-              {"output_tokens", produced},
-              {"wall_seconds", wall},
-              {"output_tokens_per_second", static_cast<double>(produced) / wall},
-              {"total_tokens_per_second", static_cast<double>(produced + prompt_tokens) / wall},
-              {"prefill_tokens_per_second", static_cast<double>(prompt_tokens) / wall},
-              {"steps", stats.steps},
-              {"preemptions", stats.preemptions},
-              {"kv_capacity_tokens", engine.capacity_tokens()},
-              {"peak_kv_tokens", peak_kv},
-              {"peak_kv_fraction", peak_kv / static_cast<double>(engine.capacity_tokens())},
-              {"prefix_cache_hit_tokens", stats.cache_hit_tokens},
-              {"step_seconds",
-               {{"schedule", stats.schedule_seconds}, {"model", stats.model_seconds}, {"outputs", stats.output_seconds}}}};
+  Json report{
+      {"machine", machine_line(*l.model)},
+      {"model", o.model_path},
+      {"num_prompts", o.num_prompts},
+      {"input_len", {in_lo, in_hi}},
+      {"output_len", {out_lo, out_hi}},
+      {"prompt_tokens", prompt_tokens},
+      {"output_tokens", produced},
+      {"wall_seconds", wall},
+      {"output_tokens_per_second", static_cast<double>(produced) / wall},
+      {"total_tokens_per_second", static_cast<double>(produced + prompt_tokens) / wall},
+      {"prefill_tokens_per_second", static_cast<double>(prompt_tokens) / wall},
+      {"steps", stats.steps},
+      {"preemptions", stats.preemptions},
+      {"kv_capacity_tokens", engine.capacity_tokens()},
+      {"peak_kv_tokens", peak_kv},
+      {"peak_kv_fraction", peak_kv / static_cast<double>(engine.capacity_tokens())},
+      {"prefix_cache_hit_tokens", stats.cache_hit_tokens},
+      {"step_seconds",
+       {{"schedule", stats.schedule_seconds}, {"model", stats.model_seconds}, {"outputs", stats.output_seconds}}}};
   if (o.json) {
     fmt::print("{}\n", report.dump(2));
     return 0;
@@ -200,14 +205,11 @@ int run_bench_latency(const BenchOptions& o) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
-  Json report{{"machine", machine_line(*l.model)},
-              {"model", o.model_path},
-              {"input_len", o.latency_input},
-              {"output_len", o.latency_output},
-              {"iterations", o.iterations},
-              {"ttft_ms_median", median(ttft)},
-              {"tpot_ms_median", median(tpot)},
-              {"decode_tokens_per_second", median(tpot) > 0 ? 1e3 / median(tpot) : 0.0}};
+  Json report{
+      {"machine", machine_line(*l.model)}, {"model", o.model_path},
+      {"input_len", o.latency_input},      {"output_len", o.latency_output},
+      {"iterations", o.iterations},        {"ttft_ms_median", median(ttft)},
+      {"tpot_ms_median", median(tpot)},    {"decode_tokens_per_second", median(tpot) > 0 ? 1e3 / median(tpot) : 0.0}};
   if (o.json) {
     fmt::print("{}\n", report.dump(2));
     return 0;

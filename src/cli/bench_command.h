@@ -3,11 +3,11 @@
 // and for one request, on random-token prompts. The same commands measure
 // the GPU backend later.
 
-#include "cli/compute_options.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "cli/compute_options.h"
 #include "cli/engine_options.h"
 
 namespace arle::cli {
@@ -20,7 +20,7 @@ struct BenchOptions {
   bool json = false;
   // throughput
   std::int64_t num_prompts = 64;
-  std::string input_len = "100,1024";   // MIN,MAX (uniform)
+  std::string input_len = "100,1024";  // MIN,MAX (uniform)
   std::string output_len = "100,1024";
   // latency
   std::int64_t latency_input = 128, latency_output = 128;

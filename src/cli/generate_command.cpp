@@ -59,10 +59,12 @@ Json logprob_json(const text::Tokenizer& tokenizer, std::optional<std::int32_t> 
                   const engine::TokenLogprob& lp) {
   Json top = Json::array();
   for (const engine::TokenAlternative& alt : lp.top) {
-    top.push_back({{"token_id", alt.token}, {"token", token_text(tokenizer, previous, alt.token)},
-                   {"logprob", alt.logprob}});
+    top.push_back(
+        {{"token_id", alt.token}, {"token", token_text(tokenizer, previous, alt.token)}, {"logprob", alt.logprob}});
   }
-  return {{"token_id", lp.token}, {"token", token_text(tokenizer, previous, lp.token)}, {"logprob", lp.logprob},
+  return {{"token_id", lp.token},
+          {"token", token_text(tokenizer, previous, lp.token)},
+          {"logprob", lp.logprob},
           {"top_logprobs", top}};
 }
 
@@ -113,9 +115,9 @@ int run_generate(const GenerateOptions& o) {
 
   if (o.json) {
     Json result{{"prompt_ids", request.prompt_ids},
-                          {"token_ids", out.token_ids},
-                          {"text", text::utf8_lossy(out.text)},
-                          {"finish_reason", out.finish_reason}};
+                {"token_ids", out.token_ids},
+                {"text", text::utf8_lossy(out.text)},
+                {"finish_reason", out.finish_reason}};
     if (o.logprobs) {
       Json list = Json::array();
       std::optional<std::int32_t> previous = request.prompt_ids.back();

@@ -4,11 +4,12 @@
 // with --json, one object {prompt_ids, token_ids, text, finish_reason[,
 // logprobs][, prompt_logprobs]}.
 
-#include "cli/compute_options.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cli/compute_options.h"
 
 namespace arle::cli {
 

@@ -2,9 +2,9 @@
 // turns every error into a one-line message: exit code 2 for a bad command
 // line or argument value, 1 for everything else (missing or broken model...).
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   CLI::App app{"arle: a native runtime for Qwen-family language models"};
   app.set_version_flag("--version", std::string("arle ") + ARLE_VERSION + " (" + ARLE_GIT_HASH + ")");
   Options top;
-  app.add_option("--log-level", top.log_level, "trace, debug, info, warn, error or off (default info; env ARLE_LOG_LEVEL)");
+  app.add_option("--log-level", top.log_level,
+                 "trace, debug, info, warn, error or off (default info; env ARLE_LOG_LEVEL)");
   app.add_flag("--doctor", top.doctor, "check the build, host, GPUs and model, then exit");
   app.add_flag("--json", top.json, "with --doctor: print the report as JSON (schema in docs/doctor.md)");
   app.add_flag("--strict", top.strict, "with --doctor: exit 1 when any check fails");
@@ -101,13 +102,16 @@ int main(int argc, char** argv) {
 
   arle::cli::GenerateOptions generate_options;
   std::optional<std::string> generate_model;
-  CLI::App* generate = app.add_subcommand("generate", "complete a prompt with the model (raw text, ids or one chat turn)");
-  generate->add_option("--model-path", generate_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+  CLI::App* generate =
+      app.add_subcommand("generate", "complete a prompt with the model (raw text, ids or one chat turn)");
+  generate->add_option("--model-path", generate_model,
+                       "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
   generate->add_option("--prompt", generate_options.prompt, "prompt text (BOS added as the tokenizer says)");
   generate->add_option("--prompt-ids", generate_options.prompt_ids, "prompt token ids, e.g. 1,2,3");
   generate->add_option("--chat", generate_options.chat, "one user message, rendered with the model's chat template");
   generate->add_option("--max-tokens", generate_options.max_tokens, "tokens to generate at most (default 256)");
-  generate->add_option("--temperature", generate_options.temperature, "0 for greedy (default: generation_config, else 1)");
+  generate->add_option("--temperature", generate_options.temperature,
+                       "0 for greedy (default: generation_config, else 1)");
   generate->add_option("--top-p", generate_options.top_p, "nucleus sampling mass in (0, 1]");
   generate->add_option("--top-k", generate_options.top_k, "keep the k most likely tokens (0: off)");
   generate->add_option("--min-p", generate_options.min_p, "drop tokens below min_p x the top probability");
@@ -122,7 +126,8 @@ int main(int argc, char** argv) {
   generate->add_flag("--json", generate_options.json, "print one JSON object (with --stream: deltas first)");
   generate->add_flag("--ignore-eos", generate_options.ignore_eos, "do not stop at end-of-sequence tokens");
   arle::cli::add_compute_options(*generate, generate_options.compute);
-  generate->add_option("--prefill-chunk", generate_options.prefill_chunk, "prompt tokens per forward step (default 512)");
+  generate->add_option("--prefill-chunk", generate_options.prefill_chunk,
+                       "prompt tokens per forward step (default 512)");
 
   arle::cli::BenchOptions bench_options;
   std::optional<std::string> bench_model;

@@ -1,12 +1,12 @@
 #pragma once
 // `arle serve`: the OpenAI-compatible HTTP server on the engine.
 
-#include "cli/compute_options.h"
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "cli/compute_options.h"
 #include "cli/engine_options.h"
 #include "model/causal_lm.h"
 #include "text/tokenizer.h"
@@ -20,8 +20,8 @@ struct ServeOptions {
   std::optional<std::string> served_model_name;
   std::optional<std::string> api_key;  // else $ARLE_API_KEY
   std::optional<std::int64_t> max_model_len;
-  ComputeOptions compute;  // --threads, --backend, --no-cuda-graph
-  int max_connections = 1024;    // beyond: 503
+  ComputeOptions compute;          // --threads, --backend, --no-cuda-graph
+  int max_connections = 1024;      // beyond: 503
   int idle_timeout_seconds = 120;  // a connection silent this long is closed
   EngineOptions engine;
 };
@@ -29,7 +29,7 @@ struct ServeOptions {
 // Wraps the loaded model before the engine sees it. The product passes none;
 // the API tests pass a model whose output tokens they script.
 using ModelWrapper = std::function<std::unique_ptr<model::CausalLm>(std::unique_ptr<model::CausalLm> model,
-                                                                     const text::Tokenizer& tokenizer)>;
+                                                                    const text::Tokenizer& tokenizer)>;
 
 int run_serve(const ServeOptions& options, const ModelWrapper& wrap_model = {});
 

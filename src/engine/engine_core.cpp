@@ -11,9 +11,9 @@ namespace arle::engine {
 namespace {
 
 std::int64_t pool_pages(const model::CausalLm& model, const EngineConfig& c) {
-  const std::int64_t pages = c.kv_pages > 0 ? c.kv_pages
-                                            : KvPool::pages_for_bytes(model.config(), c.kv_cache_bytes, c.page_size,
-                                                                      model.kv_storage().dtype);
+  const std::int64_t pages =
+      c.kv_pages > 0 ? c.kv_pages
+                     : KvPool::pages_for_bytes(model.config(), c.kv_cache_bytes, c.page_size, model.kv_storage().dtype);
   if (pages < 1) {
     throw_error(ErrorCode::kInvalidArgument, "the KV cache budget of {} bytes holds no page of {} tokens",
                 c.kv_cache_bytes, c.page_size);
@@ -52,7 +52,8 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
   const std::uint64_t id = handle->id();
   try {
     if (requests_.count(id)) throw_error(ErrorCode::kInternal, "request id {} is in use", id);
-    if (request.n < 1 || request.n > 64) throw_error(ErrorCode::kInvalidArgument, "n = {} must be in [1, 64]", request.n);
+    if (request.n < 1 || request.n > 64)
+      throw_error(ErrorCode::kInvalidArgument, "n = {} must be in [1, 64]", request.n);
     if (request.min_tokens < 0 || request.min_tokens > request.max_tokens) {
       throw_error(ErrorCode::kInvalidArgument, "min_tokens = {} must be in [0, max_tokens = {}]", request.min_tokens,
                   request.max_tokens);
@@ -62,9 +63,8 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
     check.sampling = request.sampling;
     check.max_tokens = request.max_tokens;
     validate_generate_request(check, config);
-    const std::int64_t longest =
-        std::min<std::int64_t>(static_cast<std::int64_t>(request.prompt_ids.size()) + request.max_tokens,
-                               config.max_position_embeddings);
+    const std::int64_t longest = std::min<std::int64_t>(
+        static_cast<std::int64_t>(request.prompt_ids.size()) + request.max_tokens, config.max_position_embeddings);
     if (model::pages_for_tokens(longest, pool_.page_size()) > pool_.num_pages()) {
       throw_error(ErrorCode::kInvalidArgument,
                   "the request needs up to {} tokens of KV cache but the pool holds {}; lower max_tokens or raise "
@@ -92,7 +92,8 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
     live.sequences.push_back(std::make_unique<Sequence>(live.state, i, tokenizer_, config.vocab_size));
   }
   scheduler_.add_waiting(live.sequences[0].get());
-  for (int i = 1; i < live.state->request.n; ++i) live.forks.push_back(live.sequences[static_cast<std::size_t>(i)].get());
+  for (int i = 1; i < live.state->request.n; ++i)
+    live.forks.push_back(live.sequences[static_cast<std::size_t>(i)].get());
   requests_.emplace(id, std::move(live));
 }
 

@@ -24,9 +24,9 @@ namespace arle::engine {
 struct EngineConfig {
   SchedulerConfig scheduler;
   std::int64_t page_size = model::kDefaultPageSize;
-  std::int64_t kv_pages = 0;                   // 0: from kv_cache_bytes
-  std::size_t kv_cache_bytes = 256u << 20;     // --kv-cache-memory
-  std::int64_t max_waiting_requests = 0;       // Engine::try_submit's queue limit; 0: none
+  std::int64_t kv_pages = 0;                // 0: from kv_cache_bytes
+  std::size_t kv_cache_bytes = 256u << 20;  // --kv-cache-memory
+  std::int64_t max_waiting_requests = 0;    // Engine::try_submit's queue limit; 0: none
 };
 
 struct EngineStats {

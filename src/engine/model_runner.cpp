@@ -57,7 +57,8 @@ StepLogits ModelRunner::run(const std::vector<ScheduledChunk>& chunks,
   }
   model::CausalLm::StepOutput step = model_.forward_and_sample(batch, pool_.cache(), host_rows, sampled);
   out.logits = std::move(step.logits);
-  for (std::size_t i = 0; i < device_rows.size(); ++i) out.rows[device_rows[i]].device_sample = std::move(step.sampled[i]);
+  for (std::size_t i = 0; i < device_rows.size(); ++i)
+    out.rows[device_rows[i]].device_sample = std::move(step.sampled[i]);
   return out;
 }
 

@@ -17,11 +17,11 @@
 namespace arle::engine {
 
 struct LogitRow {
-  Sequence* sequence;     // the sampler: a started sibling has its own row
-  std::int64_t position;  // the token this row computed
-  bool sample;            // the sequence samples its next token from this row
-  bool prompt_logprob;    // gives the logprob of prompt token position + 1
-  std::int64_t host_row = -1;  // its row of StepLogits::logits, when the host needs the logits
+  Sequence* sequence;                         // the sampler: a started sibling has its own row
+  std::int64_t position;                      // the token this row computed
+  bool sample;                                // the sequence samples its next token from this row
+  bool prompt_logprob;                        // gives the logprob of prompt token position + 1
+  std::int64_t host_row = -1;                 // its row of StepLogits::logits, when the host needs the logits
   std::optional<TokenLogprob> device_sample;  // the token the model's device picked for it
 };
 

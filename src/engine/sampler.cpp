@@ -36,7 +36,8 @@ Sampler::Sampler(SamplingParams params, const std::vector<std::int32_t>& prompt_
 }
 
 void Sampler::record(std::int32_t token) {
-  if (token < 0 || token >= vocab_) throw_error(ErrorCode::kInternal, "sampled token {} is outside the vocabulary", token);
+  if (token < 0 || token >= vocab_)
+    throw_error(ErrorCode::kInternal, "sampled token {} is outside the vocabulary", token);
   if (!seen_[token]) {
     seen_[token] = 1;
     seen_ids_.push_back(token);

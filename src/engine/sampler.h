@@ -53,8 +53,8 @@ class Sampler {
   SamplingParams params_;
   std::int64_t vocab_;
   Random random_;
-  std::vector<std::uint8_t> seen_;            // prompt or output, for repetition_penalty
-  std::vector<std::int32_t> output_counts_;   // for presence/frequency
+  std::vector<std::uint8_t> seen_;                   // prompt or output, for repetition_penalty
+  std::vector<std::int32_t> output_counts_;          // for presence/frequency
   std::vector<std::int32_t> seen_ids_, output_ids_;  // the nonzero entries of those two, for device_row
   std::vector<float> scratch_;
 };

@@ -13,16 +13,16 @@ namespace arle::engine {
 inline constexpr int kMaxLogprobs = model::kMaxSampledLogprobs;
 
 struct SamplingParams {
-  double temperature = 1.0;  // 0: greedy
-  double top_p = 1.0;        // (0, 1]
-  std::int64_t top_k = 0;    // 0 or -1: off
-  double min_p = 0.0;        // [0, 1]
-  double repetition_penalty = 1.0;  // > 0; prompt and output tokens
-  double presence_penalty = 0.0;    // [-2, 2]; output tokens
-  double frequency_penalty = 0.0;   // [-2, 2]; output tokens
+  double temperature = 1.0;                  // 0: greedy
+  double top_p = 1.0;                        // (0, 1]
+  std::int64_t top_k = 0;                    // 0 or -1: off
+  double min_p = 0.0;                        // [0, 1]
+  double repetition_penalty = 1.0;           // > 0; prompt and output tokens
+  double presence_penalty = 0.0;             // [-2, 2]; output tokens
+  double frequency_penalty = 0.0;            // [-2, 2]; output tokens
   std::map<std::int32_t, float> logit_bias;  // token -> [-100, 100]
   std::optional<std::uint64_t> seed;         // reproducible draws when set
-  int logprobs = -1;  // -1: none; N >= 0: chosen token's logprob and top N
+  int logprobs = -1;                         // -1: none; N >= 0: chosen token's logprob and top N
 
   bool greedy() const { return temperature == 0.0 || top_k == 1; }
 };

@@ -5,9 +5,9 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "kernels/cuda/cuda_probe.h"
 #include "model/checkpoint.h"
 #include "model/decoder_lm.h"
-#include "kernels/cuda/cuda_probe.h"
 #if ARLE_WITH_CUDA
 #include "model/cuda_decoder_lm.h"
 #endif
@@ -21,8 +21,8 @@ Backend parse_backend(std::string_view name) {
   throw_error(ErrorCode::kInvalidArgument, "--backend '{}' must be auto, cpu or cuda", name);
 }
 
-CausalLm::StepOutput CausalLm::forward_and_sample(const ForwardBatch&, PagedKvCache&,
-                                                 const std::vector<std::int32_t>&, const std::vector<SamplingRow>&) {
+CausalLm::StepOutput CausalLm::forward_and_sample(const ForwardBatch&, PagedKvCache&, const std::vector<std::int32_t>&,
+                                                  const std::vector<SamplingRow>&) {
   throw_error(ErrorCode::kUnsupported, "this backend does not sample on its device");
 }
 
@@ -62,8 +62,9 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
       break;
     case Architecture::kQwen3_5:
     case Architecture::kQwen3_5Moe:
-      throw_error(ErrorCode::kUnsupported, "{} (hybrid Gated DeltaNet) cannot run yet: only Llama, Qwen2, Qwen3 "
-                                           "and Qwen3-MoE models can",
+      throw_error(ErrorCode::kUnsupported,
+                  "{} (hybrid Gated DeltaNet) cannot run yet: only Llama, Qwen2, Qwen3 "
+                  "and Qwen3-MoE models can",
                   config.architecture_name);
   }
   if (config.moe.shared_expert_intermediate_size > 0) {

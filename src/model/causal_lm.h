@@ -37,8 +37,8 @@ class CausalLm {
   // saves copying whole logits rows back every step.
   virtual bool samples_on_device() const { return false; }
   struct StepOutput {
-    Tensor logits;                        // float32 [host_rows.size(), vocab] on the host
-    std::vector<TokenLogprob> sampled;    // per SamplingRow; logprob and top filled when asked
+    Tensor logits;                      // float32 [host_rows.size(), vocab] on the host
+    std::vector<TokenLogprob> sampled;  // per SamplingRow; logprob and top filled when asked
   };
   // forward(), then the device's token for each of `sampled` (distinct
   // logits rows), and host logits only for `host_rows` (indices into

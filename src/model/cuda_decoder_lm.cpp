@@ -1,12 +1,11 @@
 #include "model/cuda_decoder_lm.h"
 
 #include <cuda_runtime_api.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
@@ -210,8 +209,7 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   in.ids = device_buffer.narrow_rows(0, padded_rows);
   in.logit_ids = device_buffer.narrow_rows(padded_rows, padded_rows + padded_logits);
   auto f32_view = [&](std::int64_t at) {
-    return Tensor::view_of(device_buffer.storage(), static_cast<std::size_t>(at) * 4, {padded_rows, half},
-                           DType::kF32);
+    return Tensor::view_of(device_buffer.storage(), static_cast<std::size_t>(at) * 4, {padded_rows, half}, DType::kF32);
   };
   in.cos = f32_view(at_cos);
   in.sin = f32_view(at_sin);
@@ -264,8 +262,8 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
   const Tensor logits = ws_.logits.narrow_rows(0, n);
   gemm_->linear(last, lm_head_, Tensor(), logits, st);
   if (in.sampling.rows > 0) {
-    sample_rows(logits, in.meta, in.sampling_at, in.sampling, ws_.samples.narrow_rows(0, in.sampling.rows * kc::kSampleOutputWords),
-                st);
+    sample_rows(logits, in.meta, in.sampling_at, in.sampling,
+                ws_.samples.narrow_rows(0, in.sampling.rows * kc::kSampleOutputWords), st);
   }
 }
 

@@ -52,7 +52,7 @@ class CudaDecoderLm final : public CausalLm {
   struct Layer {
     Tensor input_norm, post_attention_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;
     Mlp mlp;
-    Tensor router;             // MoE layers: [experts, hidden]
+    Tensor router;  // MoE layers: [experts, hidden]
     std::vector<Mlp> experts;
   };
   // Routed experts of `h` into `out`: routing on the host (the CPU's exact

@@ -56,8 +56,8 @@ std::int64_t count_adjustments(const std::vector<SamplingRow>& rows) {
   return n;
 }
 
-CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows,
-                                      std::int64_t vocab, std::vector<std::int32_t>& words, std::int64_t pad_to,
+CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows, std::int64_t vocab,
+                                      std::vector<std::int32_t>& words, std::int64_t pad_to,
                                       std::int64_t adjust_capacity) {
   std::vector<std::uint8_t> taken(static_cast<std::size_t>(logit_rows), 0);
   CudaSamplingLayout layout;

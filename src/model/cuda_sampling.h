@@ -24,8 +24,8 @@ struct CudaSamplingLayout {
 // graph finds both at fixed offsets. Throws kInvalidArgument for a row
 // outside [0, logit_rows), two rows on one logits row, a token outside the
 // vocabulary, a parameter out of range, or more adjustments than capacity.
-CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows,
-                                      std::int64_t vocab, std::vector<std::int32_t>& words, std::int64_t pad_to = 0,
+CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std::int64_t logit_rows, std::int64_t vocab,
+                                      std::vector<std::int32_t>& words, std::int64_t pad_to = 0,
                                       std::int64_t adjust_capacity = 0);
 // Adjustments across `rows` (what a padded layout needs room for).
 std::int64_t count_adjustments(const std::vector<SamplingRow>& rows);

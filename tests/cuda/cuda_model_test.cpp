@@ -31,10 +31,9 @@
 namespace arle::testing {
 namespace {
 
-constexpr double kMargin = 0.05;      // the issue's
-constexpr double kBf16Margin = 0.5;   // beyond bf16 rounding on these fixtures
-constexpr double kNearFlips = 0.08;   // share of (0.05, 0.5] positions allowed to differ
-
+constexpr double kMargin = 0.05;     // the issue's
+constexpr double kBf16Margin = 0.5;  // beyond bf16 rounding on these fixtures
+constexpr double kNearFlips = 0.08;  // share of (0.05, 0.5] positions allowed to differ
 
 class CudaReference : public ::testing::TestWithParam<std::string> {};
 
@@ -112,8 +111,8 @@ TEST(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
   std::vector<engine::Request> requests;
   for (int i = 0; i < 24; ++i) {
     engine::Request r;
-    r.prompt_ids = i > 0 && i % 4 == 0 ? requests[static_cast<std::size_t>(i - 1)].prompt_ids
-                                       : std::vector<std::int32_t>{};
+    r.prompt_ids =
+        i > 0 && i % 4 == 0 ? requests[static_cast<std::size_t>(i - 1)].prompt_ids : std::vector<std::int32_t>{};
     const int len = 1 + static_cast<int>(rng() % 90);
     for (int t = 0; t < len; ++t) r.prompt_ids.push_back(static_cast<std::int32_t>(rng() % vocab));
     r.max_tokens = 8 + static_cast<std::int64_t>(rng() % 24);

@@ -4,6 +4,8 @@
 // kernel: relative L2 error under 1e-2 in bf16 and 1e-5 in float32 (GEMMs in
 // float32 use TF32: 2e-3). Outputs are poisoned with NaN first, so an element
 // a kernel never wrote fails the check. Runs on the GPU machine (label gpu).
+#include "kernels/cuda/cuda_ops.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include <random>
 
 #include "kernels/cuda/cublaslt_gemm.h"
-#include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/cuda_probe.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/kernels.h"
@@ -106,7 +107,8 @@ TEST(CudaSkinnyGemm, MatchesCpuAndCublasLt) {
       for (const bool bias : {false, true}) {
         for (const bool f32_out : {false, true}) {
           if (bias && f32_out) continue;  // linear() allows float32 out without bias only
-          SCOPED_TRACE(testing::Message() << m << "x" << n << "x" << k << (bias ? " bias" : "") << (f32_out ? " f32" : ""));
+          SCOPED_TRACE(testing::Message()
+                       << m << "x" << n << "x" << k << (bias ? " bias" : "") << (f32_out ? " f32" : ""));
           const Tensor wide = rounded(random_f32({m, k + 16}, 11), DType::kBF16);
           const Tensor x = wide.narrow_cols(0, k);
           const Tensor w = rounded(random_f32({n, k}, 12), DType::kBF16);
@@ -146,8 +148,8 @@ TEST(CudaSkinnyGemm, GatedEqualsLinearThenSiluAndMul) {
   }
   // Too many rows for the skinny kernel: the caller must take the long way.
   const Tensor x9 = to_device(rounded(random_f32({9, 64}, 24), DType::kBF16), DType::kBF16);
-  EXPECT_FALSE(gemm.gated_linear(x9, to_device(rounded(random_f32({16, 64}, 25), DType::kBF16), DType::kBF16),
-                                 Tensor(), poisoned({9, 8}, DType::kBF16)));
+  EXPECT_FALSE(gemm.gated_linear(x9, to_device(rounded(random_f32({16, 64}, 25), DType::kBF16), DType::kBF16), Tensor(),
+                                 poisoned({9, 8}, DType::kBF16)));
 }
 
 TEST_P(CudaOps, EmbeddingGathersRows) {
@@ -332,7 +334,8 @@ TEST_P(CudaOps, FusedQkvPrologueEqualsItsParts) {
   const Shape cache_shape{c.pages, c.page_size, kv_heads, head_dim};
   for (const bool with_norm : {true, false}) {
     SCOPED_TRACE(with_norm ? "with q/k norm" : "without");
-    const Tensor qn = with_norm ? to_device(q_norm, dtype()) : Tensor(), kn = with_norm ? to_device(k_norm, dtype()) : Tensor();
+    const Tensor qn = with_norm ? to_device(q_norm, dtype()) : Tensor(),
+                 kn = with_norm ? to_device(k_norm, dtype()) : Tensor();
     // Parts, on the real rows.
     const Tensor parts = to_device(qkv_host.narrow_rows(0, rows), dtype());
     const Tensor cos_r = cos.narrow_rows(0, rows), sin_r = sin.narrow_rows(0, rows);
@@ -341,8 +344,8 @@ TEST_P(CudaOps, FusedQkvPrologueEqualsItsParts) {
                    cpu::RopeLayout::kNeox);
     const Tensor k_want = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
     const Tensor v_want = to_device(Tensor::zeros(cache_shape, DType::kF32), dtype());
-    paged_kv_write(parts.narrow_cols(q_width, q_width + kv_width), parts.narrow_cols(q_width + kv_width, q_width + 2 * kv_width),
-                   c.device_batch(), k_want, v_want);
+    paged_kv_write(parts.narrow_cols(q_width, q_width + kv_width),
+                   parts.narrow_cols(q_width + kv_width, q_width + 2 * kv_width), c.device_batch(), k_want, v_want);
     // Fused, padded with three rows at position -1.
     std::vector<const std::vector<std::int32_t>*> tables;
     for (const auto& t : c.tables) tables.push_back(&t);
@@ -358,10 +361,12 @@ TEST_P(CudaOps, FusedQkvPrologueEqualsItsParts) {
     EXPECT_EQ(relative_error(to_host_f32(fused.narrow_rows(0, rows).narrow_cols(0, q_width)),
                              to_host_f32(parts.narrow_cols(0, q_width))),
               0.0);
-    EXPECT_EQ(relative_error(to_host_f32(k_got).reshape({slots, kv_width}), to_host_f32(k_want).reshape({slots, kv_width})),
-              0.0);
-    EXPECT_EQ(relative_error(to_host_f32(v_got).reshape({slots, kv_width}), to_host_f32(v_want).reshape({slots, kv_width})),
-              0.0);
+    EXPECT_EQ(
+        relative_error(to_host_f32(k_got).reshape({slots, kv_width}), to_host_f32(k_want).reshape({slots, kv_width})),
+        0.0);
+    EXPECT_EQ(
+        relative_error(to_host_f32(v_got).reshape({slots, kv_width}), to_host_f32(v_want).reshape({slots, kv_width})),
+        0.0);
   }
 }
 
@@ -391,8 +396,8 @@ void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(h.dim));
     const Tensor want = ops::paged_attention(q.to_f32(), c.cpu_rows(), k_cache, v_cache, h.q, scale);
     Tensor out = poisoned({c.rows(), h.q * h.dim}, dtype);
-    paged_attention(to_device(q_wide, dtype).narrow_cols(0, h.q * h.dim), c.device_batch(),
-                    to_device(k_cache, dtype), to_device(v_cache, dtype), h.q, scale, out);
+    paged_attention(to_device(q_wide, dtype).narrow_cols(0, h.q * h.dim), c.device_batch(), to_device(k_cache, dtype),
+                    to_device(v_cache, dtype), h.q, scale, out);
     EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype));
   }
 }

@@ -5,6 +5,8 @@
 // distribution's cumulative sum in id order. Vocabularies from 7 to Qwen's
 // 151,936; bans, bias and penalties applied in place. Outputs are poisoned
 // first. Runs on the GPU machine (label gpu).
+#include "model/cuda_sampling.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,7 +18,6 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/kernels.h"
-#include "model/cuda_sampling.h"
 
 namespace arle::testing {
 namespace {
@@ -100,8 +101,8 @@ TEST_P(CudaSampling, EveryDrawLandsWhereItsUniformFalls) {
     std::int32_t top_k;
     float top_p, min_p;
   };
-  const std::vector<Filter> filters = {{1.0f, 0, 1.0f, 0.0f}, {0.6f, 0, 1.0f, 0.0f},  {0.8f, 40, 1.0f, 0.0f},
-                                       {0.8f, 0, 0.9f, 0.0f}, {1.2f, 0, 1.0f, 0.05f}, {0.7f, 20, 0.8f, 0.02f},
+  const std::vector<Filter> filters = {{1.0f, 0, 1.0f, 0.0f},    {0.6f, 0, 1.0f, 0.0f},  {0.8f, 40, 1.0f, 0.0f},
+                                       {0.8f, 0, 0.9f, 0.0f},    {1.2f, 0, 1.0f, 0.05f}, {0.7f, 20, 0.8f, 0.02f},
                                        {2.0f, 1000, 0.95f, 0.0f}};
   const std::int64_t draws = 24;
   for (std::size_t f = 0; f < filters.size(); ++f) {
@@ -117,9 +118,9 @@ TEST_P(CudaSampling, EveryDrawLandsWhereItsUniformFalls) {
       for (std::int32_t r = 0; r < draws; ++r) {
         const float* row = logits.data<float>() + r * vocab;
         const std::vector<double> p = kept_distribution(adjusted_logits(row, vocab, spec[r]), spec[r]);
-        expect_draw_in_place(p, got[r].token, spec[r].uniform,
-                             "filter " + std::to_string(f) + " scale " + std::to_string(scale) + " row " +
-                                 std::to_string(r));
+        expect_draw_in_place(
+            p, got[r].token, spec[r].uniform,
+            "filter " + std::to_string(f) + " scale " + std::to_string(scale) + " row " + std::to_string(r));
       }
     }
   }
@@ -198,10 +199,10 @@ TEST(CudaSamplingEdges, BadRowsAreRejectedBeforeTheKernel) {
   const Tensor logits = random_logits(2, 16, 5, 1.0f);
   std::vector<std::int32_t> words;
   auto pack = [&](std::vector<model::SamplingRow> rows) { return model::pack_sampling_rows(rows, 2, 16, words); };
-  EXPECT_THROW(pack({row_with(2, 0, 0, 1, 0, 0)}), Error);                            // row out of range
+  EXPECT_THROW(pack({row_with(2, 0, 0, 1, 0, 0)}), Error);                              // row out of range
   EXPECT_THROW(pack({row_with(0, 0, 0, 1, 0, 0), row_with(0, 0, 0, 1, 0, 0)}), Error);  // two on one row
-  EXPECT_THROW(pack({row_with(0, 0.5f, 0, 0.0f, 0, 0)}), Error);                      // top_p 0
-  EXPECT_THROW(pack({row_with(0, 0.5f, 0, 1.0f, 0, 1.0f)}), Error);                   // uniform 1
+  EXPECT_THROW(pack({row_with(0, 0.5f, 0, 0.0f, 0, 0)}), Error);                        // top_p 0
+  EXPECT_THROW(pack({row_with(0, 0.5f, 0, 1.0f, 0, 1.0f)}), Error);                     // uniform 1
   model::SamplingRow unsorted = row_with(0, 0, 0, 1, 0, 0);
   unsorted.adjustments = {{3}, {3}};
   EXPECT_THROW(pack({unsorted}), Error);

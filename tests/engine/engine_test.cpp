@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Concurrent,
                          ::testing::Values("stories260K", "qwen3-moe-tiny", "stories260K+device-sampling"),
                          [](const auto& info) {
                            std::string n = info.param;
-                           std::replace_if(n.begin(), n.end(), [](char c) { return c == '-' || c == '+'; }, '_');
+                           std::replace_if(
+                               n.begin(), n.end(), [](char c) { return c == '-' || c == '+'; }, '_');
                            return n;
                          });
 
@@ -145,7 +146,9 @@ TEST(PrefixCache, MultiTurnChatReusesThePreviousTurns) {
   text::ChatTemplate tmpl = text::ChatTemplate::load(std::string(ARLE_TEST_FIXTURES) + "/models/qwen3-tiny");
   engine::Engine e(*m.model, *m.tokenizer, small_config(300));
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-  messages.push_back({{"role", "system"}, {"content", "You are a helpful assistant. Answer briefly, in one plain sentence, without lists or markup."}});
+  messages.push_back(
+      {{"role", "system"},
+       {"content", "You are a helpful assistant. Answer briefly, in one plain sentence, without lists or markup."}});
   std::vector<std::int32_t> previous;  // the last turn's prompt and output, as cached
   for (const char* user : {"What is the capital of France?", "And of Italy?", "Which is larger?"}) {
     messages.push_back({{"role", "user"}, {"content", user}});

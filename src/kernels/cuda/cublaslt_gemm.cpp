@@ -5,18 +5,22 @@
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
-#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/device_memory.h"
+#include "kernels/cuda/kernels.h"
 
 namespace arle::kernels::cuda {
 namespace {
 
 cudaDataType_t cuda_type(DType dtype) {
   switch (dtype) {
-    case DType::kBF16: return CUDA_R_16BF;
-    case DType::kF16: return CUDA_R_16F;
-    case DType::kF32: return CUDA_R_32F;
-    default: throw_error(ErrorCode::kUnsupported, "cuBLASLt GEMM on {} is not supported", dtype_name(dtype));
+    case DType::kBF16:
+      return CUDA_R_16BF;
+    case DType::kF16:
+      return CUDA_R_16F;
+    case DType::kF32:
+      return CUDA_R_32F;
+    default:
+      throw_error(ErrorCode::kUnsupported, "cuBLASLt GEMM on {} is not supported", dtype_name(dtype));
   }
 }
 
@@ -72,9 +76,12 @@ CublasLtGemm::Plan& CublasLtGemm::plan(const Key& key) {
     ARLE_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)));
   }
-  ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(n), k));
-  ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(m), ldx));
-  ARLE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, out_type, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(m), ldy));
+  ARLE_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&p->a, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(n), k));
+  ARLE_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&p->b, type, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(m), ldx));
+  ARLE_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&p->c, out_type, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(m), ldy));
 
   cublasLtMatmulPreference_t pref = nullptr;
   ARLE_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -82,8 +89,8 @@ CublasLtGemm::Plan& CublasLtGemm::plan(const Key& key) {
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(static_cast<cublasLtHandle_t>(handle_), p->desc, p->a,
-                                                          p->b, p->c, p->c, pref, 1, &result, &found);
+  const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(static_cast<cublasLtHandle_t>(handle_), p->desc, p->a, p->b,
+                                                          p->c, p->c, pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   if (s != CUBLAS_STATUS_SUCCESS || found == 0) {
     throw_error(ErrorCode::kUnsupported, "cuBLASLt has no algorithm for {}x{}x{} {}", m, n, k, dtype_name(dtype));

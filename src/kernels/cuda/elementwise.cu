@@ -98,15 +98,16 @@ __device__ __forceinline__ float rotated(const float* head, std::int64_t i, cons
 
 template <typename T>
 __global__ void head_norm_rope_kernel(T* x, std::int64_t ldx, std::int64_t heads, std::int64_t head_dim,
-                                      const T* norm_w, float eps, bool norm_offset, const float* cos,
-                                      const float* sin, std::int64_t rotary_dim, bool neox) {
+                                      const T* norm_w, float eps, bool norm_offset, const float* cos, const float* sin,
+                                      std::int64_t rotary_dim, bool neox) {
   extern __shared__ float head[];  // head_dim floats, then 32 for the reduction
   const std::int64_t r = blockIdx.x, h = blockIdx.y;
   T* v = x + r * ldx + h * head_dim;
   load_normed_head(v, head_dim, norm_w, eps, norm_offset, head, head + head_dim);
   const float* c = cos + r * (rotary_dim / 2);
   const float* s = sin + r * (rotary_dim / 2);
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) store(v + i, rotated(head, i, c, s, rotary_dim, neox));
+  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x)
+    store(v + i, rotated(head, i, c, s, rotary_dim, neox));
 }
 
 // One block per (row, head of q | k | v): q heads normed and rotated in
@@ -116,8 +117,7 @@ template <typename T>
 __global__ void qkv_norm_rope_write_kernel(T* qkv, std::int64_t ld, std::int64_t q_heads, std::int64_t kv_heads,
                                            std::int64_t head_dim, const T* q_norm, const T* k_norm, float eps,
                                            bool norm_offset, const float* cos, const float* sin,
-                                           std::int64_t rotary_dim, bool neox, PagedMeta meta, T* k_cache,
-                                           T* v_cache) {
+                                           std::int64_t rotary_dim, bool neox, PagedMeta meta, T* k_cache, T* v_cache) {
   extern __shared__ float head[];
   const std::int64_t r = blockIdx.x, h = blockIdx.y;
   T* v = qkv + r * ld + h * head_dim;
@@ -135,7 +135,8 @@ __global__ void qkv_norm_rope_write_kernel(T* qkv, std::int64_t ld, std::int64_t
   if (!dst) return;
   const float* c = cos + r * (rotary_dim / 2);
   const float* s = sin + r * (rotary_dim / 2);
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) store(dst + i, rotated(head, i, c, s, rotary_dim, neox));
+  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x)
+    store(dst + i, rotated(head, i, c, s, rotary_dim, neox));
 }
 
 template <typename T>
@@ -186,13 +187,13 @@ void allow_shared_memory(Kernel kernel, std::size_t bytes) {
 }
 
 // Launches `kernel` for float or bf16 storage.
-#define ARLE_DISPATCH(bf16, T, ...)   \
-  if (bf16) {                         \
-    using T = __nv_bfloat16;          \
-    __VA_ARGS__;                      \
-  } else {                            \
-    using T = float;                  \
-    __VA_ARGS__;                      \
+#define ARLE_DISPATCH(bf16, T, ...) \
+  if (bf16) {                       \
+    using T = __nv_bfloat16;        \
+    __VA_ARGS__;                    \
+  } else {                          \
+    using T = float;                \
+    __VA_ARGS__;                    \
   }
 
 }  // namespace
@@ -238,16 +239,16 @@ void launch_head_norm_rope(void* x, std::int64_t ldx, std::int64_t rows, std::in
   ARLE_DISPATCH(bf16, T, allow_shared_memory(head_norm_rope_kernel<T>, smem));
   ARLE_DISPATCH(bf16, T,
                 head_norm_rope_kernel<T><<<grid, threads_for(head_dim), smem, as_stream(stream)>>>(
-                    static_cast<T*>(x), ldx, heads, head_dim, static_cast<const T*>(norm_w), eps, norm_offset, cos,
-                    sin, rotary_dim, neox));
+                    static_cast<T*>(x), ldx, heads, head_dim, static_cast<const T*>(norm_w), eps, norm_offset, cos, sin,
+                    rotary_dim, neox));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
 void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, std::int64_t q_heads,
                                 std::int64_t kv_heads, std::int64_t head_dim, const void* q_norm, const void* k_norm,
                                 float eps, bool norm_offset, const float* cos, const float* sin,
-                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache,
-                                void* v_cache, bool bf16, CUstream_st* stream) {
+                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache, void* v_cache,
+                                bool bf16, CUstream_st* stream) {
   if (rows == 0) return;
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads + 2 * kv_heads));
   const std::size_t smem = (static_cast<std::size_t>(head_dim) + 32) * sizeof(float);
@@ -276,8 +277,8 @@ void launch_add(void* x, const void* y, std::int64_t n, bool bf16, CUstream_st* 
   const int threads = 256;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((n + threads - 1) / threads, 65535));
   ARLE_DISPATCH(bf16, T,
-                add_kernel<T><<<blocks, threads, 0, as_stream(stream)>>>(static_cast<T*>(x),
-                                                                         static_cast<const T*>(y), n));
+                add_kernel<T>
+                <<<blocks, threads, 0, as_stream(stream)>>>(static_cast<T*>(x), static_cast<const T*>(y), n));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

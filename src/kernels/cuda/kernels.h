@@ -64,8 +64,8 @@ struct PagedMeta {
 
 // Writes each row's K and V ([rows, kv_width], row stride ld) into its slot;
 // caches are [pages, page_size, kv_width].
-void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta,
-                           std::int64_t kv_width, void* k_cache, void* v_cache, bool bf16, CUstream_st* stream);
+void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta, std::int64_t kv_width,
+                           void* k_cache, void* v_cache, bool bf16, CUstream_st* stream);
 
 // The attention inputs of a step, fused: in qkv [rows, (q_heads + 2 kv_heads)
 // * head_dim] (row stride ld), q heads get RMSNorm with q_norm (when given)
@@ -75,8 +75,8 @@ void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const 
 void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, std::int64_t q_heads,
                                 std::int64_t kv_heads, std::int64_t head_dim, const void* q_norm, const void* k_norm,
                                 float eps, bool norm_offset, const float* cos, const float* sin,
-                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache,
-                                void* v_cache, bool bf16, CUstream_st* stream);
+                                std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache, void* v_cache,
+                                bool bf16, CUstream_st* stream);
 
 // Causal attention of q [rows, q_heads * head_dim] (row stride ldq) against
 // the cache, GQA by q_heads / kv_heads; out [rows, q_heads * head_dim]
@@ -88,8 +88,8 @@ void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, s
 // picks the count.
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
-                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
-                            bool bf16, CUstream_st* stream);
+                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace, bool bf16,
+                            CUstream_st* stream);
 // Splits for `rows` rows of at most `max_context` positions on a GPU of
 // `multiprocessors` SMs: enough blocks for about four per SM, chunks of at
 // least 64 positions.
@@ -104,12 +104,12 @@ namespace arle::kernels::cuda {
 // the host packing in model/cuda_sampling.cpp.
 struct SampleRowParams {
   std::int32_t logit_row;
-  float temperature;  // 0: greedy
+  float temperature;   // 0: greedy
   std::int32_t top_k;  // 0: off
   float top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
-  float uniform;                            // the draw, [0, 1)
-  std::int32_t logprobs;                    // -1: none, else the top N (N <= kSampleTopMax)
-  std::int32_t adjust_begin, adjust_end;    // this row's SampleAdjustments
+  float uniform;                          // the draw, [0, 1)
+  std::int32_t logprobs;                  // -1: none, else the top N (N <= kSampleTopMax)
+  std::int32_t adjust_begin, adjust_end;  // this row's SampleAdjustments
 };
 inline constexpr int kSampleAdjustBanned = 1, kSampleAdjustSeen = 2;
 struct SampleAdjustment {
@@ -144,8 +144,7 @@ namespace arle::kernels::cuda {
 // checks; CublasLtGemm::linear routes here). gated: w (and bias) hold [gate;
 // up], 2n rows, and y = silu(x gate^T) * (x up^T), SiLU-and-mul fused.
 inline constexpr std::int64_t kSkinnyRows = 8;
-void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int64_t m, std::int64_t n,
-                        std::int64_t k, const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated,
-                        CUstream_st* stream);
+void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int64_t m, std::int64_t n, std::int64_t k,
+                        const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated, CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda

@@ -45,7 +45,6 @@ __device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat1
 __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-
 template <typename T>
 __global__ void kv_write_kernel(const T* k, const T* v, std::int64_t ld, PagedMeta meta, std::int64_t kv_width,
                                 T* k_cache, T* v_cache) {
@@ -213,8 +212,8 @@ cudaStream_t as_stream(CUstream_st* s) { return reinterpret_cast<cudaStream_t>(s
 
 }  // namespace
 
-void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta,
-                           std::int64_t kv_width, void* k_cache, void* v_cache, bool bf16, CUstream_st* stream) {
+void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const PagedMeta& meta, std::int64_t kv_width,
+                           void* k_cache, void* v_cache, bool bf16, CUstream_st* stream) {
   if (meta.rows == 0) return;
   const int threads = kv_width >= 256 ? 256 : 64;
   if (bf16) {
@@ -239,8 +238,8 @@ std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std
 
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
-                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
-                            bool bf16, CUstream_st* stream) {
+                            float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace, bool bf16,
+                            CUstream_st* stream) {
   if (meta.rows == 0) return;
   const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
   const dim3 merge_grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
@@ -259,8 +258,8 @@ void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& me
       attention_kernel<T, 8><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
                                                              ot, ldo, splits, workspace);
     } else {
-      attention_kernel<T, 16><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim,
-                                                              scale, ot, ldo, splits, workspace);
+      attention_kernel<T, 16><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
+                                                              ot, ldo, splits, workspace);
     }
     if (splits > 1) merge_kernel<T><<<merge_grid, 128, 0, s>>>(workspace, q_heads, head_dim, splits, ot, ldo);
   };

@@ -216,7 +216,8 @@ __device__ int ordered_pick(int vocab, WeightFn weight, u64 target, Shared& s) {
 // lower id, into s.top_*.
 __device__ void top_logits(const float* x, int vocab, int n, Shared& s) {
   const auto key = [&](int i) { return order_key(x[i]); };
-  const std::uint32_t cut = radix_select(vocab, key, [](int) -> u64 { return 1; }, static_cast<u64>(n), s);
+  const std::uint32_t cut = radix_select(
+      vocab, key, [](int) -> u64 { return 1; }, static_cast<u64>(n), s);
   // Keys above the cut all belong; keys at the cut fill the rest in id order.
   const int span = (vocab + kWarps - 1) / kWarps;
   const int begin = min(vocab, warp_id() * span), end = min(vocab, begin + span);
@@ -339,8 +340,8 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
         for (int i = threadIdx.x; i < vocab; i += kThreads) count += base(i);
         count = block_sum_u64(count, s);
         if (static_cast<u64>(p.top_k) < count) {
-          floor_key = radix_select(vocab, prob_key, [&](int i) -> u64 { return base(i); },
-                                   static_cast<u64>(p.top_k), s);
+          floor_key = radix_select(
+              vocab, prob_key, [&](int i) -> u64 { return base(i); }, static_cast<u64>(p.top_k), s);
         }
       }
       const auto mass = [&](int i) -> u64 {

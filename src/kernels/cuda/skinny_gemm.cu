@@ -105,8 +105,8 @@ void launch_rows(const __nv_bfloat16* x, std::int64_t ldx, const __nv_bfloat16* 
   } else if (n >= 8192) {
     // Two columns per warp where there are plenty of them (more bytes in
     // flight per lane), one where blocks would otherwise be too few.
-    skinny_gemm_kernel<M, 2, false, Out><<<blocks_of((n + 1) / 2), kWarps * 32, 0, stream>>>(x, ldx, w, k, n, bias,
-                                                                                             out, ldo);
+    skinny_gemm_kernel<M, 2, false, Out>
+        <<<blocks_of((n + 1) / 2), kWarps * 32, 0, stream>>>(x, ldx, w, k, n, bias, out, ldo);
   } else {
     skinny_gemm_kernel<M, 1, false, Out><<<blocks_of(n), kWarps * 32, 0, stream>>>(x, ldx, w, k, n, bias, out, ldo);
   }
@@ -116,22 +116,29 @@ template <typename Out>
 void dispatch(std::int64_t m, const __nv_bfloat16* x, std::int64_t ldx, const __nv_bfloat16* w, std::int64_t k,
               std::int64_t n, const __nv_bfloat16* bias, Out* out, std::int64_t ldo, bool g, cudaStream_t s) {
   switch (m) {
-    case 1: return launch_rows<1>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 2: return launch_rows<2>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 3: return launch_rows<3>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 4: return launch_rows<4>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 5: return launch_rows<5>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 6: return launch_rows<6>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 7: return launch_rows<7>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    default: return launch_rows<8>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 1:
+      return launch_rows<1>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 2:
+      return launch_rows<2>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 3:
+      return launch_rows<3>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 4:
+      return launch_rows<4>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 5:
+      return launch_rows<5>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 6:
+      return launch_rows<6>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    case 7:
+      return launch_rows<7>(x, ldx, w, k, n, bias, out, ldo, g, s);
+    default:
+      return launch_rows<8>(x, ldx, w, k, n, bias, out, ldo, g, s);
   }
 }
 
 }  // namespace
 
-void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int64_t m, std::int64_t n,
-                        std::int64_t k, const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated,
-                        CUstream_st* stream) {
+void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int64_t m, std::int64_t n, std::int64_t k,
+                        const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated, CUstream_st* stream) {
   if (m == 0 || n == 0) return;
   const auto* xb = static_cast<const __nv_bfloat16*>(x);
   const auto* wb = static_cast<const __nv_bfloat16*>(w);

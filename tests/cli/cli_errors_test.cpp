@@ -38,12 +38,12 @@ TEST(CliErrors, Backend) {
   expect_one_line_error(run_arle("--log-level warn generate --prompt x --backend cuda"),
                         "--backend cuda: this build has no CUDA backend", 1);
 #endif
-  CommandResult r = run_arle("--log-level warn generate --prompt Once --max-tokens 3 --backend auto");
+  CommandResult r = run_arle("--log-level warn generate --prompt Once --max-tokens 3 --temperature 0 --backend auto");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   // --no-cuda-graph is accepted by every model command (a CPU model ignores it) and gives the same text.
   CommandResult eager =
-      run_arle("--log-level warn generate --prompt Once --max-tokens 3 --backend auto --no-cuda-graph");
+      run_arle("--log-level warn generate --prompt Once --max-tokens 3 --temperature 0 --backend auto --no-cuda-graph");
   EXPECT_EQ(eager.exit_code, 0) << eager.err;
   EXPECT_EQ(eager.out, r.out);
   EXPECT_EQ(run_arle("bench latency --help").out.find("--no-cuda-graph") != std::string::npos, true);

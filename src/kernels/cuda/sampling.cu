@@ -46,25 +46,21 @@ __device__ __forceinline__ std::uint32_t order_key(float v) {
 __device__ __forceinline__ int lane_id() { return threadIdx.x & 31; }
 __device__ __forceinline__ int warp_id() { return threadIdx.x >> 5; }
 
-__device__ u64 block_sum_u64(u64 v, Shared& s) {
+// Sum over the block through `warp_sums` (kWarps entries of Shared);
+// every thread gets the result.
+template <typename T>
+__device__ T block_sum(T v, T* warp_sums) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  if (lane_id() == 0) s.warp_u64[warp_id()] = v;
+  if (lane_id() == 0) warp_sums[warp_id()] = v;
   __syncthreads();
-  u64 total = 0;
-  for (int w = 0; w < kWarps; ++w) total += s.warp_u64[w];
+  T total = 0;
+  for (int w = 0; w < kWarps; ++w) total += warp_sums[w];
   __syncthreads();
   return total;
 }
 
-__device__ double block_sum_f64(double v, Shared& s) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  if (lane_id() == 0) s.warp_f64[warp_id()] = v;
-  __syncthreads();
-  double total = 0;
-  for (int w = 0; w < kWarps; ++w) total += s.warp_f64[w];
-  __syncthreads();
-  return total;
-}
+__device__ u64 block_sum_u64(u64 v, Shared& s) { return block_sum(v, s.warp_u64); }
+__device__ double block_sum_f64(double v, Shared& s) { return block_sum(v, s.warp_f64); }
 
 __device__ float block_max(float v, Shared& s) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFull, v, o));

@@ -112,27 +112,14 @@ void launch_rows(const __nv_bfloat16* x, std::int64_t ldx, const __nv_bfloat16* 
   }
 }
 
-template <typename Out>
+// launch_rows<M> for the runtime row count m (M counts up to kSkinnyRows).
+template <typename Out, int M = 1>
 void dispatch(std::int64_t m, const __nv_bfloat16* x, std::int64_t ldx, const __nv_bfloat16* w, std::int64_t k,
               std::int64_t n, const __nv_bfloat16* bias, Out* out, std::int64_t ldo, bool g, cudaStream_t s) {
-  switch (m) {
-    case 1:
-      return launch_rows<1>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 2:
-      return launch_rows<2>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 3:
-      return launch_rows<3>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 4:
-      return launch_rows<4>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 5:
-      return launch_rows<5>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 6:
-      return launch_rows<6>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    case 7:
-      return launch_rows<7>(x, ldx, w, k, n, bias, out, ldo, g, s);
-    default:
-      return launch_rows<8>(x, ldx, w, k, n, bias, out, ldo, g, s);
+  if constexpr (M < kSkinnyRows) {
+    if (m > M) return dispatch<Out, M + 1>(m, x, ldx, w, k, n, bias, out, ldo, g, s);
   }
+  launch_rows<M>(x, ldx, w, k, n, bias, out, ldo, g, s);
 }
 
 }  // namespace

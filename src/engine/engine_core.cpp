@@ -274,9 +274,7 @@ bool EngineCore::step() {
     }
     if (s.status != SequenceStatus::kRunning) throw_error(ErrorCode::kInternal, "a logits row of a stopped sample");
     if (use.device_sample) {
-      s.sampler.record(use.device_sample->token);
-      const std::int32_t token = use.device_sample->token;
-      emit_token(s, SampleResult{token, std::move(*use.device_sample)});
+      emit_token(s, s.sampler.accept(std::move(*use.device_sample)));
     } else {
       sample_into(s, row);
     }

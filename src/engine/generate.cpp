@@ -84,8 +84,7 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
       std::iota(host_rows.begin(), host_rows.end(), 0);
       const auto last = static_cast<std::int32_t>(host_rows.size());
       model::CausalLm::StepOutput o = model.forward_and_sample(batch, cache, host_rows, {sampler.device_row(last)});
-      sampler.record(o.sampled[0].token);
-      first = SampleResult{o.sampled[0].token, std::move(o.sampled[0])};
+      first = sampler.accept(std::move(o.sampled[0]));
       logits = std::move(o.logits);
     } else {
       logits = model.forward(batch, cache);
@@ -113,8 +112,7 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
       if (model.samples_on_device()) {
         // Only the token (and its logprobs) comes back from the device.
         model::CausalLm::StepOutput o = model.forward_and_sample(batch, cache, {}, {sampler.device_row(0)});
-        sampler.record(o.sampled[0].token);
-        sampled = SampleResult{o.sampled[0].token, std::move(o.sampled[0])};
+        sampled = sampler.accept(std::move(o.sampled[0]));
       } else {
         last_logits = model.forward(batch, cache);
         sampled = sampler.sample(last_logits.data<float>());

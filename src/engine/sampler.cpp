@@ -45,6 +45,12 @@ void Sampler::record(std::int32_t token) {
   if (output_counts_[token]++ == 0) output_ids_.push_back(token);
 }
 
+SampleResult Sampler::accept(model::TokenLogprob device_pick) {
+  record(device_pick.token);
+  const std::int32_t token = device_pick.token;
+  return SampleResult{token, std::move(device_pick)};
+}
+
 model::SamplingRow Sampler::device_row(std::int32_t logit_row, const std::vector<std::int32_t>& banned) {
   model::SamplingRow row;
   row.logit_row = logit_row;

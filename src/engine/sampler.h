@@ -32,11 +32,11 @@ class Sampler {
 
   // The same choice made on the model's device: this step's parameters,
   // draw and per-token adjustments (bans, bias, penalties). Takes the
-  // request's random draw as sample() would; call record() with the
-  // device's token afterwards.
+  // request's random draw as sample() would; give the device's pick to
+  // accept() afterwards.
   model::SamplingRow device_row(std::int32_t logit_row, const std::vector<std::int32_t>& banned = {});
-  // Notes a token picked outside sample() as output (for penalties).
-  void record(std::int32_t token);
+  // Takes the device's pick as this sample's output (noted for penalties).
+  SampleResult accept(model::TokenLogprob device_pick);
 
   // The filtered, renormalised distribution the next draw would use (for
   // tests): probability per token id, zero outside the kept set.
@@ -45,6 +45,8 @@ class Sampler {
   const SamplingParams& params() const { return params_; }
 
  private:
+  // Notes a token as output (for penalties).
+  void record(std::int32_t token);
   void process_logits(const float* logits, const std::vector<std::int32_t>& banned, std::vector<float>& out) const;
   // Kept candidates (ids, most likely first unless only min_p applies) and
   // their unnormalised probabilities.

@@ -39,9 +39,9 @@ TEST(DeviceRow, MergesBansBiasAndPenaltiesOncePerToken) {
   p.logit_bias = {{5, 2.0f}, {7, -1.0f}};
   p.logprobs = 3;
   Sampler s(p, {5, 9, 9, 11}, 64);
-  s.record(9);
-  s.record(12);
-  s.record(12);
+  s.accept({9, 0.0f, {}});
+  s.accept({12, 0.0f, {}});
+  s.accept({12, 0.0f, {}});
   const model::SamplingRow row = s.device_row(3, {2, 5});
   EXPECT_EQ(row.logit_row, 3);
   EXPECT_FLOAT_EQ(row.temperature, 0.7f);
@@ -100,7 +100,7 @@ TEST(DeviceReference, KeepsTheSamplersDistribution) {
     std::vector<std::int32_t> prompt;
     for (int i = 0; i < 20; ++i) prompt.push_back(static_cast<std::int32_t>(rng() % vocab));
     Sampler s(p, prompt, vocab);
-    for (int i = 0; i < 5; ++i) s.record(static_cast<std::int32_t>(rng() % vocab));
+    for (int i = 0; i < 5; ++i) s.accept({static_cast<std::int32_t>(rng() % vocab), 0.0f, {}});
     const std::vector<double> want = s.distribution(logits.data());
     const model::SamplingRow row = s.device_row(0);
     const std::vector<double> got = kept_distribution(adjusted_logits(logits.data(), vocab, row), row);

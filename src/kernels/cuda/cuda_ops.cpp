@@ -30,6 +30,21 @@ void check_2d(const Tensor& t, const char* what) {
   if (t.dim() != 2) throw_error(ErrorCode::kInvalidArgument, "{}: expected a 2-D tensor", what);
 }
 
+// Rotary tables for `rows` rows: float32 [rows, rotary_dim / 2], rotary_dim <= head_dim.
+void check_rotary(const Tensor& cos, const Tensor& sin, std::int64_t rows, std::int64_t head_dim, const char* what) {
+  if (cos.dtype() != DType::kF32 || sin.dtype() != DType::kF32 || cos.shape() != sin.shape() || cos.dim() != 2 ||
+      cos.size(0) != rows || 2 * cos.size(1) > head_dim || !cos.is_contiguous() || !sin.is_contiguous()) {
+    throw_error(ErrorCode::kInvalidArgument, "{}: cos/sin must be float32 [rows, rotary_dim/2]", what);
+  }
+}
+
+// A per-head norm weight, when given: `like`'s dtype, head_dim values.
+void check_head_norm(const Tensor& w, const Tensor& like, std::int64_t head_dim, const char* what) {
+  if (!w.defined()) return;
+  same_dtype(like, w, what);
+  if (w.numel() != head_dim) throw_error(ErrorCode::kInvalidArgument, "{}: norm weight size", what);
+}
+
 }  // namespace
 
 Tensor upload_i32(const std::vector<std::int32_t>& values, int device) {
@@ -80,14 +95,8 @@ void head_norm_rope(const Tensor& x, std::int64_t head_dim, const Tensor& norm_w
     throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: width {} is not a multiple of head_dim {}", x.size(1),
                 head_dim);
   }
-  if (cos.dtype() != DType::kF32 || sin.dtype() != DType::kF32 || cos.shape() != sin.shape() || cos.dim() != 2 ||
-      cos.size(0) != x.size(0) || 2 * cos.size(1) > head_dim || !cos.is_contiguous() || !sin.is_contiguous()) {
-    throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: cos/sin must be float32 [rows, rotary_dim/2]");
-  }
-  if (norm_w.defined()) {
-    same_dtype(x, norm_w, "head_norm_rope");
-    if (norm_w.numel() != head_dim) throw_error(ErrorCode::kInvalidArgument, "head_norm_rope: norm weight size");
-  }
+  check_rotary(cos, sin, x.size(0), head_dim, "head_norm_rope");
+  check_head_norm(norm_w, x, head_dim, "head_norm_rope");
   launch_head_norm_rope(x.raw_data(), x.row_stride(), x.size(0), x.size(1) / head_dim, head_dim,
                         norm_w.defined() ? norm_w.raw_data() : nullptr, eps, norm_offset, cos.data<float>(),
                         sin.data<float>(), 2 * cos.size(1), layout == cpu::RopeLayout::kNeox, bf16, stream);
@@ -248,15 +257,9 @@ void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t h
     throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: width {} does not fit {} + 2 x {} heads of {}",
                 qkv.size(1), q_heads, kv_heads, head_dim);
   }
-  if (cos.dtype() != DType::kF32 || sin.dtype() != DType::kF32 || cos.shape() != sin.shape() || cos.dim() != 2 ||
-      cos.size(0) != qkv.size(0) || 2 * cos.size(1) > head_dim || !cos.is_contiguous() || !sin.is_contiguous()) {
-    throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: cos/sin must be float32 [rows, rotary_dim/2]");
-  }
-  for (const Tensor* w : {&q_norm, &k_norm}) {
-    if (!w->defined()) continue;
-    same_dtype(qkv, *w, "qkv_norm_rope_write");
-    if (w->numel() != head_dim) throw_error(ErrorCode::kInvalidArgument, "qkv_norm_rope_write: norm weight size");
-  }
+  check_rotary(cos, sin, qkv.size(0), head_dim, "qkv_norm_rope_write");
+  check_head_norm(q_norm, qkv, head_dim, "qkv_norm_rope_write");
+  check_head_norm(k_norm, qkv, head_dim, "qkv_norm_rope_write");
   launch_qkv_norm_rope_write(qkv.raw_data(), qkv.row_stride(), qkv.size(0), q_heads, kv_heads, head_dim,
                              q_norm.defined() ? q_norm.raw_data() : nullptr,
                              k_norm.defined() ? k_norm.raw_data() : nullptr, eps, norm_offset, cos.data<float>(),

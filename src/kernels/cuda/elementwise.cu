@@ -7,29 +7,12 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_error.h"
+#include "kernels/cuda/device_helpers.cuh"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/paged_slot.cuh"
 
 namespace arle::kernels::cuda {
 namespace {
-
-__device__ __forceinline__ float load(const float* p) { return *p; }
-__device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-__device__ __forceinline__ void store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
-
-// Sum over the block; every thread gets the result. `scratch` holds 32 floats.
-__device__ float block_sum(float v, float* scratch) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  const int warps = (blockDim.x + 31) >> 5;
-  v = lane < warps ? scratch[lane] : 0.0f;
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  __syncthreads();  // scratch may be reused right after
-  return v;
-}
 
 template <typename T>
 __global__ void embedding_kernel(const std::int32_t* ids, const T* table, std::int64_t dim, T* out, std::int64_t ldo) {

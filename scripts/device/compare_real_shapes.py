@@ -22,6 +22,7 @@ torch.backends.cuda.matmul.allow_tf32 = False
 
 MODELS = {
     "qwen3-0.6b": ("Qwen3-0.6B", {}),
+    "qwen3-4b": ("Qwen3-4B", {}),
     "llama-3.2-1b": ("Llama-3.2-1B", {}),
     "qwen3-30b-a3b-2layer": ("Qwen3-30B-A3B", {"num_hidden_layers": 2}),
 }

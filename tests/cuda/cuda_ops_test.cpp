@@ -264,7 +264,13 @@ struct PagedCase {
   std::vector<std::int32_t> row_seq;
   std::vector<std::int64_t> positions;
   // Tokens per sequence; with `decode_only` every sequence has one row.
-  explicit PagedCase(std::vector<std::int64_t> lengths = {1, 17, 100, 33, 250}, bool decode_only = false) {
+  explicit PagedCase(std::vector<std::int64_t> lengths = {1, 17, 100, 33, 250}, bool decode_only = false)
+      : PagedCase(lengths, default_firsts(lengths, decode_only)) {}
+  // Sequence s has rows at positions [firsts[s], lengths[s]).
+  PagedCase(const std::vector<std::int64_t>& lengths, const std::vector<std::int64_t>& firsts) {
+    std::int64_t needed = 0;
+    for (const std::int64_t n : lengths) needed += (n + page_size - 1) / page_size;
+    pages = std::max(pages, needed + 3);
     std::vector<std::int32_t> free(static_cast<std::size_t>(pages));
     for (std::int32_t i = 0; i < pages; ++i) free[static_cast<std::size_t>(i)] = i;
     std::shuffle(free.begin(), free.end(), std::mt19937(21));
@@ -273,13 +279,19 @@ struct PagedCase {
       std::vector<std::int32_t> table;
       for (std::int64_t p = 0; p < (lengths[s] + page_size - 1) / page_size; ++p) table.push_back(free[next++]);
       tables.push_back(table);
-      // Sequence 1 and 3 prefill a chunk; the others decode their last token.
-      const std::int64_t first = decode_only ? lengths[s] - 1 : s == 1 ? 0 : s == 3 ? 20 : lengths[s] - 1;
-      for (std::int64_t p = first; p < lengths[s]; ++p) {
+      for (std::int64_t p = firsts[s]; p < lengths[s]; ++p) {
         row_seq.push_back(static_cast<std::int32_t>(s));
         positions.push_back(p);
       }
     }
+  }
+  // Sequence 1 and 3 prefill a chunk; the others decode their last token.
+  static std::vector<std::int64_t> default_firsts(const std::vector<std::int64_t>& lengths, bool decode_only) {
+    std::vector<std::int64_t> firsts;
+    for (std::size_t s = 0; s < lengths.size(); ++s) {
+      firsts.push_back(decode_only ? lengths[s] - 1 : s == 1 ? 0 : s == 3 ? 20 : lengths[s] - 1);
+    }
+    return firsts;
   }
   ops::PagedRows cpu_rows() const {
     ops::PagedRows rows;
@@ -379,6 +391,13 @@ TEST_P(CudaOps, PagedAttentionMatchesCpu) { expect_paged_attention_matches_cpu(P
 TEST_P(CudaOps, PagedAttentionSplitsLongContexts) {
   expect_paged_attention_matches_cpu(PagedCase({600, 3}, /*decode_only=*/true), dtype());
   expect_paged_attention_matches_cpu(PagedCase({129}, /*decode_only=*/true), dtype());
+}
+
+// Long prefill chunks next to decode rows: several 64-row query tiles per
+// sequence (tensor cores in bf16), one chunk after a cached prefix that ends
+// mid-page, a short one, and ragged last tiles.
+TEST_P(CudaOps, PagedAttentionTilesLongPrefills) {
+  expect_paged_attention_matches_cpu(PagedCase({300, 200, 40, 1, 90}, {0, 137, 39, 0, 2}), dtype());
 }
 
 void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype) {

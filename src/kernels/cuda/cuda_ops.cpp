@@ -138,6 +138,33 @@ void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, s
                       out.raw_data(), bf16, stream);
 }
 
+namespace {
+
+// Runs of consecutive rows of one sequence, cut at kPrefillTileRows: runs of
+// two rows or more become tiles, the others single rows. A step without
+// tiles lists nothing (every row is single: decode).
+void append_query_tiles(std::vector<std::int32_t>& host, const std::vector<std::int32_t>& row_seq, PagedLayout& l) {
+  std::vector<std::int32_t> tiles, singles;
+  const auto rows = static_cast<std::int32_t>(row_seq.size());
+  for (std::int32_t begin = 0, end = 0; begin < rows; begin = end) {
+    end = begin + 1;
+    while (end < rows && end - begin < kPrefillTileRows && row_seq[end] == row_seq[begin]) ++end;
+    if (end - begin == 1) {
+      singles.push_back(begin);
+    } else {
+      tiles.push_back(begin);
+      tiles.push_back(end);
+    }
+  }
+  if (tiles.empty()) return;
+  l.tiles = std::ssize(tiles) / 2;
+  l.singles = std::ssize(singles);
+  host.insert(host.end(), tiles.begin(), tiles.end());
+  host.insert(host.end(), singles.begin(), singles.end());
+}
+
+}  // namespace
+
 PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
                                const std::vector<const std::vector<std::int32_t>*>& page_tables,
                                const std::vector<std::int32_t>& row_seq, const std::vector<std::int64_t>& positions,
@@ -180,6 +207,7 @@ PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
     seq_at[r] = seq;
     pos_at[r] = static_cast<std::int32_t>(position);
   }
+  if (pad_to == 0) append_query_tiles(host, row_seq, l);
   return l;
 }
 
@@ -191,6 +219,11 @@ PagedBatch paged_batch_view(const Tensor& device_i32, const PagedLayout& l) {
   b.table_offsets = device_i32.narrow_rows(offsets_at, tables_at);
   // An empty table region still needs a valid view.
   b.block_tables = device_i32.narrow_rows(tables_at, std::max(tables_at + l.table_words, tables_at));
+  const std::int64_t tiles_at = tables_at + l.table_words, singles_at = tiles_at + 2 * l.tiles;
+  b.tiles = device_i32.narrow_rows(tiles_at, singles_at);
+  b.single_rows = device_i32.narrow_rows(singles_at, singles_at + l.singles);
+  b.tile_count = l.tiles;
+  b.single_count = l.singles;
   b.page_size = l.page_size;
   b.max_context = l.max_context;
   return b;
@@ -269,6 +302,11 @@ void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t h
 
 namespace {
 
+// 16-byte loads and stores: the base and every row start (bf16 elements).
+bool aligned16(const void* p, std::int64_t row_stride) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && row_stride % 8 == 0;
+}
+
 int multiprocessors(int device) {
   static int cached[64] = {};
   if (device < 0 || device >= 64) return 132;
@@ -302,15 +340,28 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
                 kv_heads, head_dim);
   }
   const int device = q.device().index;
-  const std::int64_t splits = paged_attention_splits(batch.rows(), q_heads, batch.max_context, multiprocessors(device));
+  const PagedMeta meta = meta_of(batch);
+  // Tensor cores take the tiles; the rows alone in their sequence go on to
+  // the flash-decoding kernel through a row list.
+  const bool tiled = batch.tile_count > 0 && bf16 && prefill_attention_supports(head_dim) &&
+                     aligned16(q.raw_data(), q.row_stride()) && aligned16(out.raw_data(), out.row_stride());
+  if (tiled) {
+    launch_prefill_attention(q.raw_data(), q.row_stride(), meta, batch.tiles.data<std::int32_t>(), batch.tile_count,
+                             k_cache.raw_data(), v_cache.raw_data(), q_heads, kv_heads, head_dim, scale, out.raw_data(),
+                             out.row_stride(), stream);
+  }
+  const std::int64_t rows = tiled ? batch.single_count : batch.rows();
+  if (rows == 0) return;
+  const std::int64_t splits = paged_attention_splits(rows, q_heads, batch.max_context, multiprocessors(device));
   Tensor scratch = workspace;
-  const std::int64_t needed = batch.rows() * q_heads * splits * (head_dim + 2);
+  const std::int64_t needed = rows * q_heads * splits * (head_dim + 2);
   if (splits > 1 && (!scratch.defined() || scratch.dtype() != DType::kF32 || scratch.numel() < needed)) {
     scratch = device_empty({needed}, DType::kF32, device);
   }
-  launch_paged_attention(q.raw_data(), q.row_stride(), meta_of(batch), k_cache.raw_data(), v_cache.raw_data(), q_heads,
-                         kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), splits,
-                         splits > 1 ? scratch.data<float>() : nullptr, bf16, stream);
+  launch_paged_attention(q.raw_data(), q.row_stride(), meta, k_cache.raw_data(), v_cache.raw_data(), q_heads, kv_heads,
+                         head_dim, scale, out.raw_data(), out.row_stride(), splits,
+                         splits > 1 ? scratch.data<float>() : nullptr, bf16,
+                         tiled ? batch.single_rows.data<std::int32_t>() : nullptr, rows, stream);
 }
 
 }  // namespace arle::kernels::cuda

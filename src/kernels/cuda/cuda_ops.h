@@ -43,8 +43,13 @@ void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, s
 // A step's rows in the paged KV cache, on the device: the page tables of its
 // sequences (concatenated, each found by its offset), each row's sequence
 // and position (-1: a padding row). Built from host vectors with one copy.
+// Unpadded batches also list their query tiles (runs of up to 64 rows of
+// one sequence, as (begin, end) pairs) and the rows alone in their sequence;
+// when no run is longer than one row both are empty (a decode step).
 struct PagedBatch {
   Tensor block_tables, table_offsets, row_seq, positions;  // int32
+  Tensor tiles, single_rows;                               // int32; see above
+  std::int64_t tile_count = 0, single_count = 0;
   std::int64_t page_size = 0;
   std::int64_t max_context = 0;  // the longest row's position + 1 (attention splits by it)
   std::int64_t rows() const { return row_seq.defined() ? row_seq.size(0) : 0; }
@@ -56,11 +61,13 @@ PagedBatch upload_paged_batch(const std::vector<const std::vector<std::int32_t>*
 // The same in two halves, for callers that send more metadata in the same
 // copy: append the batch to a host buffer (checked: every row inside its
 // page table), then view it in the device copy of that buffer. The layout is
-// [row_seq | positions | table offsets | tables]; with `pad_to`, rows and
-// sequences are padded to that count (padding rows at position -1), so
-// everything but the tables sits at offsets fixed by pad_to (CUDA graphs).
+// [row_seq | positions | table offsets | tables | tiles | single rows]; with
+// `pad_to`, rows and sequences are padded to that count (padding rows at
+// position -1), so everything but the tables sits at offsets fixed by pad_to
+// (CUDA graphs), and no tiles are listed.
 struct PagedLayout {
   std::int64_t offset = 0, sequences = 0, rows = 0, table_words = 0, page_size = 0, max_context = 0;
+  std::int64_t tiles = 0, singles = 0;
 };
 PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
                                const std::vector<const std::vector<std::int32_t>*>& page_tables,
@@ -80,9 +87,11 @@ void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t h
                          const Tensor& k_norm, float eps, bool norm_offset, const Tensor& cos, const Tensor& sin,
                          cpu::RopeLayout layout, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
                          CUstream_st* stream = nullptr);
-// q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim]. Rows with
-// long contexts and few (row, head) pairs split their context across blocks
-// (flash-decoding); the partial results go to `workspace` (float32, at least
+// q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim]. Query
+// tiles run on tensor cores where the shape allows (bf16, head_dim 64, 128
+// or 256). Rows with long contexts and few (row, head) pairs split their
+// context across blocks (flash-decoding); the partial results go to
+// `workspace` (float32, at least
 // paged_attention_workspace_floats() elements), or to a temporary when it
 // is undefined or too small.
 void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,

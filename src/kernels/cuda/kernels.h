@@ -85,11 +85,23 @@ void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, s
 // context is split into `splits` chunks computed in parallel and merged by a
 // second kernel (flash-decoding); `workspace` then holds
 // rows * q_heads * splits * (head_dim + 2) floats. paged_attention_splits()
-// picks the count.
+// picks the count. With a `row_list` (device, list_rows entries) only those
+// rows are computed, and the workspace holds list_rows rows' partials.
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
                             float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace, bool bf16,
-                            CUstream_st* stream);
+                            const std::int32_t* row_list, std::int64_t list_rows, CUstream_st* stream);
+
+// The same attention for query tiles on tensor cores (FlashAttention-2
+// style, prefill_attention.cu), bf16 only, head_dim 64, 128 or 256. Tile t
+// is the rows [tiles[2t], tiles[2t + 1]) of one sequence, at most 64; device
+// array. q, out, ldq, ldo and the caches' rows must be 16-byte aligned.
+bool prefill_attention_supports(std::int64_t head_dim);
+void launch_prefill_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const std::int32_t* tiles,
+                              std::int64_t tile_count, const void* k_cache, const void* v_cache, std::int64_t q_heads,
+                              std::int64_t kv_heads, std::int64_t head_dim, float scale, void* out, std::int64_t ldo,
+                              CUstream_st* stream);
+inline constexpr std::int64_t kPrefillTileRows = 64;
 // Splits for `rows` rows of at most `max_context` positions on a GPU of
 // `multiprocessors` SMs: enough blocks for about four per SM, chunks of at
 // least 64 positions.

@@ -2,7 +2,9 @@
 // warps per (row, query head, split of the context); each warp walks its
 // chunk four positions at a time with an online (max-subtracted) softmax,
 // lanes splitting head_dim; the warps merge at the end, and the splits in a
-// second kernel. No tensor cores yet (FlashAttention-2-style prefill comes next).
+// second kernel. Steps with query tiles (prefill chunks) run those on tensor
+// cores (prefill_attention.cu); this kernel then takes the rows alone in
+// their sequence through a row list.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -43,8 +45,11 @@ constexpr std::int64_t kMinChunk = 64;
 template <typename T, int kLanes>
 __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, const T* k_cache, const T* v_cache,
                                  std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim, float scale,
-                                 T* out, std::int64_t ldo, std::int64_t splits, float* workspace) {
-  const std::int64_t r = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+                                 T* out, std::int64_t ldo, std::int64_t splits, float* workspace,
+                                 const std::int32_t* row_list) {
+  // i: the block's row in this launch (and in the workspace); r: in the step.
+  const std::int64_t i = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+  const std::int64_t r = row_list ? row_list[i] : i;
   const std::int64_t kvh = h / (q_heads / kv_heads);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const std::int64_t kv_width = kv_heads * head_dim;
@@ -136,8 +141,8 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
     }
     return;
   }
-  // Partial: [(r * q_heads + h) * splits + split] holds (m, l, acc[head_dim]).
-  float* part = workspace + ((r * q_heads + h) * splits + split) * (head_dim + 2);
+  // Partial: [(i * q_heads + h) * splits + split] holds (m, l, acc[head_dim]).
+  float* part = workspace + ((i * q_heads + h) * splits + split) * (head_dim + 2);
   if (lane == 0) {
     part[0] = m_all;
     part[1] = l_all;  // 0 for an empty chunk
@@ -155,11 +160,11 @@ __global__ void attention_kernel(const T* q, std::int64_t ldq, PagedMeta meta, c
 // leave most splits empty).
 template <typename T>
 __global__ void merge_kernel(const float* workspace, std::int64_t q_heads, std::int64_t head_dim, std::int64_t splits,
-                             T* out, std::int64_t ldo) {
+                             T* out, std::int64_t ldo, const std::int32_t* row_list) {
   __shared__ float reduce[32];
-  const std::int64_t r = blockIdx.x, h = blockIdx.y;
+  const std::int64_t i = blockIdx.x, h = blockIdx.y, r = row_list ? row_list[i] : i;
   const std::int64_t stride = head_dim + 2;
-  const float* parts = workspace + (r * q_heads + h) * splits * stride;
+  const float* parts = workspace + (i * q_heads + h) * splits * stride;
   float m_local = -INFINITY;
   for (std::int64_t s = threadIdx.x; s < splits; s += blockDim.x) {
     if (parts[s * stride + 1] > 0.0f) m_local = fmaxf(m_local, parts[s * stride]);
@@ -212,10 +217,11 @@ std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std
 void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
                             float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace, bool bf16,
-                            CUstream_st* stream) {
-  if (meta.rows == 0) return;
-  const dim3 grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
-  const dim3 merge_grid(static_cast<unsigned>(meta.rows), static_cast<unsigned>(q_heads));
+                            const std::int32_t* row_list, std::int64_t list_rows, CUstream_st* stream) {
+  const std::int64_t rows = row_list ? list_rows : meta.rows;
+  if (rows == 0) return;
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
+  const dim3 merge_grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads));
   const std::size_t smem = static_cast<std::size_t>(kWarps * head_dim) * sizeof(float);
   auto run = [&](auto type_tag) {
     using T = decltype(type_tag);
@@ -226,15 +232,15 @@ void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& me
     const cudaStream_t s = as_stream(stream);
     if (head_dim <= 128) {
       attention_kernel<T, 4><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
-                                                             ot, ldo, splits, workspace);
+                                                             ot, ldo, splits, workspace, row_list);
     } else if (head_dim <= 256) {
       attention_kernel<T, 8><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
-                                                             ot, ldo, splits, workspace);
+                                                             ot, ldo, splits, workspace, row_list);
     } else {
       attention_kernel<T, 16><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
-                                                              ot, ldo, splits, workspace);
+                                                              ot, ldo, splits, workspace, row_list);
     }
-    if (splits > 1) merge_kernel<T><<<merge_grid, 128, 0, s>>>(workspace, q_heads, head_dim, splits, ot, ldo);
+    if (splits > 1) merge_kernel<T><<<merge_grid, 128, 0, s>>>(workspace, q_heads, head_dim, splits, ot, ldo, row_list);
   };
   if (bf16) {
     run(__nv_bfloat16{});

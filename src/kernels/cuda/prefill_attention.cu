@@ -1,0 +1,278 @@
+// Causal paged attention for query tiles on tensor cores, FlashAttention-2
+// style (see kernels.h launch_prefill_attention). A block of four warps takes
+// one tile (up to 64 rows of one sequence) and one query head; each warp owns
+// 16 rows. K/V tiles are gathered through the page table into shared memory
+// with cp.async, double-buffered; S = Q K^T and O += P V run as bf16
+// mma.sync m16n8k16 with float32 accumulators, and the softmax is online
+// (base 2, max-subtracted) in registers. Fragments come from shared memory
+// by ldmatrix (.trans for V); rows are padded by 16 bytes so that the eight
+// row addresses of an ldmatrix fall in distinct banks.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "kernels/cuda/cuda_error.h"
+#include "kernels/cuda/kernels.h"
+
+namespace arle::kernels::cuda {
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+constexpr int kWarps = 4, kThreads = kWarps * 32, kTileRows = kWarps * 16;
+
+// Keys per K/V tile: fewer for head_dim 256, whose output accumulators take
+// 128 registers a thread.
+template <int D>
+struct TileShape {
+  static constexpr int kKeys = D <= 128 ? 64 : 32;
+  static constexpr int kStride = D + 8;  // elements per shared-memory row
+  static constexpr int kChunks = D / 8;  // 16-byte pieces per row
+  static constexpr std::size_t kSmemBytes = static_cast<std::size_t>(kTileRows + 4 * kKeys) * kStride * sizeof(bf16);
+};
+
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// 16 bytes global -> shared without registers; an invalid chunk is zero-filled.
+__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commit_async() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void wait_async() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const bf16* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned (&r)[4], const bf16* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(p)));
+}
+
+// c (16x8, float32) += a (16x16 bf16, row-major) * b (16x8 bf16, col-major).
+__device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const unsigned*>(&v);
+}
+
+// Fragment ownership (PTX m16n8k16): lane = 4 g + t holds rows g and g + 8
+// of a 16-row C tile, columns 2t and 2t + 1 of each 8-column n-tile.
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+    prefill_attention_kernel(const bf16* q, std::int64_t ldq, PagedMeta meta, const std::int32_t* tiles,
+                             std::int64_t tile_count, const bf16* k_cache, const bf16* v_cache, std::int64_t q_heads,
+                             std::int64_t kv_heads, float scale_log2, bf16* out, std::int64_t ldo) {
+  using S = TileShape<D>;
+  constexpr int kKeys = S::kKeys, kStride = S::kStride, kChunks = S::kChunks;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16* const qs = reinterpret_cast<bf16*>(smem);  // [kTileRows][kStride]
+  bf16* const ks = qs + kTileRows * kStride;       // [2][kKeys][kStride]
+  bf16* const vs = ks + 2 * kKeys * kStride;       // [2][kKeys][kStride]
+  __shared__ int row_position[kTileRows];
+
+  // The last tiles of a sequence see the most keys: start them first.
+  const std::int64_t tile = tile_count - 1 - blockIdx.x;
+  const int begin = tiles[2 * tile], rows = tiles[2 * tile + 1] - begin;
+  const std::int64_t h = blockIdx.y, kvh = h / (q_heads / kv_heads), kv_width = kv_heads * D;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+
+  if (tid < kTileRows) row_position[tid] = tid < rows ? meta.positions[begin + tid] : -1;
+  for (int c = tid; c < kTileRows * kChunks; c += kThreads) {
+    const int r = c / kChunks, piece = c % kChunks;
+    const bool valid = r < rows;
+    copy16_async(qs + r * kStride + piece * 8, q + (valid ? (begin + r) * ldq + h * D + piece * 8 : 0), valid);
+  }
+  __syncthreads();
+  int last = -1, warp_last = -1;
+  for (int r = 0; r < rows; ++r) last = max(last, row_position[r]);
+  for (int r = warp * 16; r < warp * 16 + 16; ++r) warp_last = max(warp_last, row_position[r]);
+  const std::int64_t keys = last + 1;
+  const int key_tiles = static_cast<int>((keys + kKeys - 1) / kKeys);
+  const std::int32_t* table = meta.block_tables + meta.table_offsets[meta.row_seq[begin]];
+
+  auto load_keys = [&](int j, int buffer) {
+    for (int c = tid; c < kKeys * kChunks; c += kThreads) {
+      const int key = c / kChunks, piece = c % kChunks;
+      const std::int64_t p = static_cast<std::int64_t>(j) * kKeys + key;
+      const bool valid = p < keys;
+      std::int64_t at = 0;
+      if (valid) {
+        const std::int64_t slot =
+            static_cast<std::int64_t>(table[p / meta.page_size]) * meta.page_size + p % meta.page_size;
+        at = slot * kv_width + kvh * D + piece * 8;
+      }
+      const int to = (buffer * kKeys + key) * kStride + piece * 8;
+      copy16_async(ks + to, k_cache + at, valid);
+      copy16_async(vs + to, v_cache + at, valid);
+    }
+  };
+  if (key_tiles > 0) load_keys(0, 0);
+  commit_async();
+
+  float o[D / 8][4] = {};
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  const int position[2] = {row_position[warp * 16 + g], row_position[warp * 16 + g + 8]};
+  for (int j = 0; j < key_tiles; ++j) {
+    if (j + 1 < key_tiles) {
+      load_keys(j + 1, (j + 1) & 1);
+      commit_async();
+      wait_async<1>();
+    } else {
+      wait_async<0>();
+    }
+    __syncthreads();
+    const int first_key = j * kKeys;
+    // Causal: a warp whose rows all end before this tile skips it.
+    if (first_key <= warp_last) {
+      const bf16* const kb = ks + (j & 1) * kKeys * kStride;
+      const bf16* const vb = vs + (j & 1) * kKeys * kStride;
+      float s[kKeys / 8][4] = {};
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        unsigned a[4];
+        ldmatrix_x4(a, qs + (warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kStride + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+        for (int nt = 0; nt < kKeys / 8; nt += 2) {
+          unsigned b[4];
+          ldmatrix_x4(b, kb + (nt * 8 + (lane >> 4) * 8 + (lane & 7)) * kStride + kk * 16 + ((lane >> 3) & 1) * 8);
+          mma(s[nt], a, b[0], b[1]);
+          mma(s[nt + 1], a, b[2], b[3]);
+        }
+      }
+      // Scale into base 2, mask the future, and find the rows' new maxima
+      // (a row's four owners combine theirs by shuffles).
+      float top[2] = {m[0], m[1]};
+#pragma unroll
+      for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = first_key + nt * 8 + 2 * t + (e & 1);
+          const float v = key <= position[e >> 1] ? s[nt][e] * scale_log2 : -INFINITY;
+          s[nt][e] = v;
+          top[e >> 1] = fmaxf(top[e >> 1], v);
+        }
+      }
+      float base[2], correction[2], row_sum[2] = {0.0f, 0.0f};
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffffu, top[i], 1));
+        top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffffu, top[i], 2));
+        base[i] = top[i] == -INFINITY ? 0.0f : top[i];  // a row with nothing visible yet
+        correction[i] = exp2f(m[i] - base[i]);          // 0 while m is -inf
+        m[i] = top[i];
+      }
+#pragma unroll
+      for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[nt][e] = exp2f(s[nt][e] - base[e >> 1]);
+          row_sum[e >> 1] += s[nt][e];
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 2; ++i) l[i] = l[i] * correction[i] + row_sum[i];
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        o[dn][0] *= correction[0];
+        o[dn][1] *= correction[0];
+        o[dn][2] *= correction[1];
+        o[dn][3] *= correction[1];
+      }
+      // O += P V: two S n-tiles make one A fragment of P.
+#pragma unroll
+      for (int kk = 0; kk < kKeys / 16; ++kk) {
+        const unsigned a[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                               pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                               pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+        for (int dn = 0; dn < D / 8; dn += 2) {
+          unsigned b[4];
+          ldmatrix_x4_trans(b,
+                            vb + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kStride + dn * 8 + (lane >> 4) * 8);
+          mma(o[dn], a, b[0], b[1]);
+          mma(o[dn + 1], a, b[2], b[3]);
+        }
+      }
+    }
+    __syncthreads();  // the buffer is refilled next iteration
+  }
+
+  const int r0 = warp * 16 + g, r1 = r0 + 8;
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+  }
+  const float inv0 = l[0] > 0.0f ? 1.0f / l[0] : 0.0f, inv1 = l[1] > 0.0f ? 1.0f / l[1] : 0.0f;
+#pragma unroll
+  for (int dn = 0; dn < D / 8; ++dn) {
+    const std::int64_t d = h * D + dn * 8 + 2 * t;
+    if (r0 < rows) {
+      *reinterpret_cast<__nv_bfloat162*>(out + (begin + r0) * ldo + d) =
+          __floats2bfloat162_rn(o[dn][0] * inv0, o[dn][1] * inv0);
+    }
+    if (r1 < rows) {
+      *reinterpret_cast<__nv_bfloat162*>(out + (begin + r1) * ldo + d) =
+          __floats2bfloat162_rn(o[dn][2] * inv1, o[dn][3] * inv1);
+    }
+  }
+}
+
+template <int D>
+void launch(const void* q, std::int64_t ldq, const PagedMeta& meta, const std::int32_t* tiles, std::int64_t tile_count,
+            const void* k_cache, const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, float scale,
+            void* out, std::int64_t ldo, CUstream_st* stream) {
+  constexpr std::size_t smem = TileShape<D>::kSmemBytes;
+  // Above 48 KiB a kernel must opt in; once per instantiation and device is
+  // enough, but the call is cheap and keeps no state.
+  ARLE_CUDA_CHECK(cudaFuncSetAttribute(prefill_attention_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(smem)));
+  const dim3 grid(static_cast<unsigned>(tile_count), static_cast<unsigned>(q_heads));
+  prefill_attention_kernel<D><<<grid, kThreads, smem, reinterpret_cast<cudaStream_t>(stream)>>>(
+      static_cast<const bf16*>(q), ldq, meta, tiles, tile_count, static_cast<const bf16*>(k_cache),
+      static_cast<const bf16*>(v_cache), q_heads, kv_heads, scale * 1.4426950408889634f, static_cast<bf16*>(out), ldo);
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+bool prefill_attention_supports(std::int64_t head_dim) { return head_dim == 64 || head_dim == 128 || head_dim == 256; }
+
+void launch_prefill_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const std::int32_t* tiles,
+                              std::int64_t tile_count, const void* k_cache, const void* v_cache, std::int64_t q_heads,
+                              std::int64_t kv_heads, std::int64_t head_dim, float scale, void* out, std::int64_t ldo,
+                              CUstream_st* stream) {
+  if (tile_count == 0) return;
+  switch (head_dim) {
+    case 64:
+      launch<64>(q, ldq, meta, tiles, tile_count, k_cache, v_cache, q_heads, kv_heads, scale, out, ldo, stream);
+      break;
+    case 128:
+      launch<128>(q, ldq, meta, tiles, tile_count, k_cache, v_cache, q_heads, kv_heads, scale, out, ldo, stream);
+      break;
+    case 256:
+      launch<256>(q, ldq, meta, tiles, tile_count, k_cache, v_cache, q_heads, kv_heads, scale, out, ldo, stream);
+      break;
+    default:
+      break;  // the caller checks prefill_attention_supports()
+  }
+}
+
+}  // namespace arle::kernels::cuda

@@ -156,7 +156,7 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
     ws_.gate_up = bf16(2 * inter);
     ws_.act = bf16(inter);
     ws_.attention_scratch = kc::device_empty(
-        {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.head_dim, device_)}, DType::kF32, device_);
+        {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.num_kv_heads, c.head_dim, device_)}, DType::kF32, device_);
     ws_.rows = n;
     ++ws_.generation;
   }

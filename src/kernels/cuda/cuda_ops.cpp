@@ -318,10 +318,13 @@ int multiprocessors(int device) {
 
 }  // namespace
 
-std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
-                                              int device) {
-  // splits <= ceil(4 * SMs / pairs), so pairs * splits <= 4 * SMs + pairs.
-  return (4 * static_cast<std::int64_t>(multiprocessors(device)) + rows * q_heads) * (head_dim + 2);
+std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t kv_heads,
+                                              std::int64_t head_dim, int device) {
+  // splits <= ceil(4 * SMs / blocks) with blocks = rows * kv_heads (tensor
+  // cores) or rows * q_heads, so rows * q_heads * splits is at most
+  // 4 * SMs * group + rows * q_heads partials.
+  const std::int64_t group = q_heads / std::max<std::int64_t>(kv_heads, 1);
+  return (4 * static_cast<std::int64_t>(multiprocessors(device)) * group + rows * q_heads) * (head_dim + 2);
 }
 
 void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
@@ -352,16 +355,29 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
   }
   const std::int64_t rows = tiled ? batch.single_count : batch.rows();
   if (rows == 0) return;
-  const std::int64_t splits = paged_attention_splits(rows, q_heads, batch.max_context, multiprocessors(device));
+  const std::int32_t* row_list = tiled ? batch.single_rows.data<std::int32_t>() : nullptr;
+  // Decode rows: on tensor cores, one block per kv head's query group, where
+  // the shape allows.
+  const bool grouped = bf16 && decode_attention_supports(q_heads, kv_heads, head_dim) &&
+                       aligned16(q.raw_data(), q.row_stride()) && aligned16(k_cache.raw_data(), head_dim);
+  const std::int64_t splits = grouped
+                                  ? decode_attention_splits(rows, kv_heads, batch.max_context, multiprocessors(device))
+                                  : paged_attention_splits(rows, q_heads, batch.max_context, multiprocessors(device));
   Tensor scratch = workspace;
   const std::int64_t needed = rows * q_heads * splits * (head_dim + 2);
   if (splits > 1 && (!scratch.defined() || scratch.dtype() != DType::kF32 || scratch.numel() < needed)) {
     scratch = device_empty({needed}, DType::kF32, device);
   }
+  float* const partials = splits > 1 ? scratch.data<float>() : nullptr;
+  if (grouped) {
+    launch_decode_attention(q.raw_data(), q.row_stride(), meta, k_cache.raw_data(), v_cache.raw_data(), q_heads,
+                            kv_heads, head_dim, scale, out.raw_data(), out.row_stride(), splits, partials, row_list,
+                            rows, stream);
+    return;
+  }
   launch_paged_attention(q.raw_data(), q.row_stride(), meta, k_cache.raw_data(), v_cache.raw_data(), q_heads, kv_heads,
-                         head_dim, scale, out.raw_data(), out.row_stride(), splits,
-                         splits > 1 ? scratch.data<float>() : nullptr, bf16,
-                         tiled ? batch.single_rows.data<std::int32_t>() : nullptr, rows, stream);
+                         head_dim, scale, out.raw_data(), out.row_stride(), splits, partials, bf16, row_list, rows,
+                         stream);
 }
 
 }  // namespace arle::kernels::cuda

@@ -88,8 +88,8 @@ void qkv_norm_rope_write(const Tensor& qkv, std::int64_t q_heads, std::int64_t h
                          cpu::RopeLayout layout, const PagedBatch& batch, const Tensor& k_cache, const Tensor& v_cache,
                          CUstream_st* stream = nullptr);
 // q [rows, q_heads * head_dim] -> out [rows, q_heads * head_dim]. Query
-// tiles run on tensor cores where the shape allows (bf16, head_dim 64, 128
-// or 256). Rows with long contexts and few (row, head) pairs split their
+// tiles, and decode rows grouped by kv head, run on tensor cores where the
+// shape allows (bf16, head_dim 64, 128 or 256). Rows with long contexts and few (row, head) pairs split their
 // context across blocks (flash-decoding); the partial results go to
 // `workspace` (float32, at least
 // paged_attention_workspace_floats() elements), or to a temporary when it
@@ -98,7 +98,7 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
                      std::int64_t q_heads, float scale, const Tensor& out, const Tensor& workspace = {},
                      CUstream_st* stream = nullptr);
 // Floats of workspace paged_attention may use for `rows` rows.
-std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
-                                              int device = 0);
+std::int64_t paged_attention_workspace_floats(std::int64_t rows, std::int64_t q_heads, std::int64_t kv_heads,
+                                              std::int64_t head_dim, int device = 0);
 
 }  // namespace arle::kernels::cuda

@@ -102,6 +102,26 @@ void launch_prefill_attention(const void* q, std::int64_t ldq, const PagedMeta& 
                               std::int64_t kv_heads, std::int64_t head_dim, float scale, void* out, std::int64_t ldo,
                               CUstream_st* stream);
 inline constexpr std::int64_t kPrefillTileRows = 64;
+
+// Decode attention on tensor cores (decode_attention.cu): the same result as
+// launch_paged_attention for its rows (or the row list), bf16 only, head_dim
+// 64, 128 or 256 and at most 16 query heads per kv head; one block per (row,
+// kv head, split) reads each K/V byte once for the group. Splits (from
+// decode_attention_splits) merge as in launch_paged_attention, with the same
+// workspace bound.
+bool decode_attention_supports(std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim);
+std::int64_t decode_attention_splits(std::int64_t rows, std::int64_t kv_heads, std::int64_t max_context,
+                                     int multiprocessors);
+void launch_decode_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
+                             const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
+                             float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
+                             const std::int32_t* row_list, std::int64_t list_rows, CUstream_st* stream);
+// The merge of split partials: workspace [(i * q_heads + h) * splits + s]
+// holds (max, sum, acc[head_dim]) of launch row i (row_list[i] in the step,
+// or i), max in natural-log units; out gets sum-normalized rows.
+void launch_split_merge(const float* workspace, std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
+                        std::int64_t splits, void* out, std::int64_t ldo, const std::int32_t* row_list, bool bf16,
+                        CUstream_st* stream);
 // Splits for `rows` rows of at most `max_context` positions on a GPU of
 // `multiprocessors` SMs: enough blocks for about four per SM, chunks of at
 // least 64 positions.

@@ -221,7 +221,6 @@ void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& me
   const std::int64_t rows = row_list ? list_rows : meta.rows;
   if (rows == 0) return;
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads), static_cast<unsigned>(splits));
-  const dim3 merge_grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads));
   const std::size_t smem = static_cast<std::size_t>(kWarps * head_dim) * sizeof(float);
   auto run = [&](auto type_tag) {
     using T = decltype(type_tag);
@@ -240,12 +239,26 @@ void launch_paged_attention(const void* q, std::int64_t ldq, const PagedMeta& me
       attention_kernel<T, 16><<<grid, kWarps * 32, smem, s>>>(qt, ldq, meta, kt, vt, q_heads, kv_heads, head_dim, scale,
                                                               ot, ldo, splits, workspace, row_list);
     }
-    if (splits > 1) merge_kernel<T><<<merge_grid, 128, 0, s>>>(workspace, q_heads, head_dim, splits, ot, ldo, row_list);
   };
   if (bf16) {
     run(__nv_bfloat16{});
   } else {
     run(float{});
+  }
+  ARLE_CUDA_CHECK(cudaGetLastError());
+  if (splits > 1) launch_split_merge(workspace, rows, q_heads, head_dim, splits, out, ldo, row_list, bf16, stream);
+}
+
+void launch_split_merge(const float* workspace, std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
+                        std::int64_t splits, void* out, std::int64_t ldo, const std::int32_t* row_list, bool bf16,
+                        CUstream_st* stream) {
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads));
+  if (bf16) {
+    merge_kernel<__nv_bfloat16><<<grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
+                                                                     static_cast<__nv_bfloat16*>(out), ldo, row_list);
+  } else {
+    merge_kernel<float><<<grid, 128, 0, as_stream(stream)>>>(workspace, q_heads, head_dim, splits,
+                                                             static_cast<float*>(out), ldo, row_list);
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,7 +1,6 @@
 #include "cli/engine_options.h"
 
 #include "common/error.h"
-#include "common/system_info.h"
 #include "common/units.h"
 
 namespace arle::cli {
@@ -10,7 +9,10 @@ void add_engine_options(CLI::App& app, EngineOptions& o) {
   app.add_option("--max-batched-tokens", o.max_batched_tokens, "rows per engine step (default 2048)");
   app.add_option("--max-num-seqs", o.max_num_seqs, "sequences running at once (default 128)");
   app.add_option("--kv-cache-memory", o.kv_cache_memory,
-                 "KV cache size, e.g. 512MiB, or a share of available memory, e.g. 40% (default 1GiB)");
+                 "KV cache size, e.g. 512MiB, or a share of the memory free after the model, e.g. 40% (default: "
+                 "--gpu-memory-fraction on a GPU, 1GiB on the CPU)");
+  app.add_option("--gpu-memory-fraction", o.gpu_memory_fraction,
+                 "share of the GPU's memory for weights, workspace and KV cache together (default 0.85)");
   app.add_option("--page-size", o.page_size, "tokens per KV page (default 16)");
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "do not reuse cached prompt prefixes");
   app.add_option("--max-waiting-requests", o.max_waiting_requests,
@@ -27,6 +29,9 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   if (o.page_size < 1 || o.page_size > 1024) {
     throw_error(ErrorCode::kInvalidArgument, "--page-size {} must be in [1, 1024]", o.page_size);
   }
+  if (!(o.gpu_memory_fraction > 0 && o.gpu_memory_fraction <= 1)) {
+    throw_error(ErrorCode::kInvalidArgument, "--gpu-memory-fraction {} must be in (0, 1]", o.gpu_memory_fraction);
+  }
   if (o.max_waiting_requests < 0) {
     throw_error(ErrorCode::kInvalidArgument, "--max-waiting-requests {} must be 0 or more", o.max_waiting_requests);
   }
@@ -36,9 +41,11 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   c.scheduler.max_num_seqs = o.max_num_seqs;
   c.scheduler.prefix_cache = !o.no_prefix_cache;
   c.page_size = o.page_size;
+  c.gpu_memory_fraction = o.gpu_memory_fraction;
   const std::string& kv = o.kv_cache_memory;
+  c.kv_cache_bytes = 0;  // the memory plan decides (engine/memory_plan.h)
   if (!kv.empty() && kv.back() == '%') {
-    // A share of the memory available now (host RAM for the CPU backend).
+    // A share of the memory free once the model is loaded (host RAM for the CPU backend).
     double percent = 0;
     try {
       percent = std::stod(kv.substr(0, kv.size() - 1));
@@ -48,9 +55,10 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
     if (!(percent > 0 && percent <= 95)) {
       throw_error(ErrorCode::kInvalidArgument, "--kv-cache-memory '{}' must be a size or a percentage in (0, 95]", kv);
     }
-    c.kv_cache_bytes = static_cast<std::size_t>(static_cast<double>(system_info().ram_available_bytes) * percent / 100);
-  } else {
+    c.kv_cache_percent = percent;
+  } else if (!kv.empty()) {
     c.kv_cache_bytes = parse_bytes(kv, "--kv-cache-memory");
+    if (c.kv_cache_bytes == 0) throw_error(ErrorCode::kInvalidArgument, "--kv-cache-memory must be more than 0");
   }
   return c;
 }

@@ -1,11 +1,12 @@
 #pragma once
-// The engine flags shared by every command that runs the engine (bench
-// today, serve next): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
-// --page-size, --no-prefix-cache, --max-waiting-requests. --kv-cache-memory takes a size (512MiB)
-// or a share of the memory available at start-up (40%).
+// The engine flags shared by every command that runs the engine (bench and
+// serve): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
+// --gpu-memory-fraction, --page-size, --no-prefix-cache,
+// --max-waiting-requests. --kv-cache-memory takes a size (512MiB) or a share
+// of the memory free after the model (40%); unset, the memory plan sizes the
+// KV cache (engine/memory_plan.h).
 
 #include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 
@@ -16,7 +17,8 @@ namespace arle::cli {
 struct EngineOptions {
   std::int64_t max_batched_tokens = 2048;
   std::int64_t max_num_seqs = 128;
-  std::string kv_cache_memory = "1GiB";
+  std::string kv_cache_memory;  // empty: the memory plan's default
+  double gpu_memory_fraction = 0.85;
   std::int64_t page_size = 16;
   bool no_prefix_cache = false;
   std::int64_t max_waiting_requests = 1024;  // serve answers 503 beyond

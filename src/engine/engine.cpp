@@ -8,10 +8,7 @@ Engine::Engine(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineC
     : core_(model, tokenizer, config),
       capacity_tokens_(core_.capacity_tokens()),
       max_waiting_requests_(config.max_waiting_requests),
-      thread_([this] { loop(); }) {
-  log::info("engine: KV cache of {} pages x {} tokens = {} tokens", core_.pool().num_pages(), core_.pool().page_size(),
-            capacity_tokens_);
-}
+      thread_([this] { loop(); }) {}
 
 Engine::~Engine() {
   {

@@ -10,17 +10,6 @@
 namespace arle::engine {
 namespace {
 
-std::int64_t pool_pages(const model::CausalLm& model, const EngineConfig& c) {
-  const std::int64_t pages =
-      c.kv_pages > 0 ? c.kv_pages
-                     : KvPool::pages_for_bytes(model.config(), c.kv_cache_bytes, c.page_size, model.kv_storage().dtype);
-  if (pages < 1) {
-    throw_error(ErrorCode::kInvalidArgument, "the KV cache budget of {} bytes holds no page of {} tokens",
-                c.kv_cache_bytes, c.page_size);
-  }
-  return pages;
-}
-
 bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -31,13 +20,12 @@ EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer,
     : model_(model),
       tokenizer_(tokenizer),
       config_(config),
-      pool_(model.config(), pool_pages(model, config), config.page_size, model.kv_storage()),
+      plan_(plan_memory(model, config)),
+      pool_(model.config(), plan_.kv_pages, config.page_size, model.kv_storage()),
       cache_(pool_),
       scheduler_(config.scheduler, pool_, cache_),
       runner_(model, pool_) {
-  if (config_.scheduler.max_batched_tokens < 1 || config_.scheduler.max_num_seqs < 1) {
-    throw_error(ErrorCode::kInvalidArgument, "max_batched_tokens and max_num_seqs must be positive");
-  }
+  log::info("{}", describe(plan_));
 }
 
 EngineCore::~EngineCore() {

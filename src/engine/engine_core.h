@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/kv_pool.h"
+#include "engine/memory_plan.h"
 #include "engine/metrics.h"
 #include "engine/model_runner.h"
 #include "engine/radix_cache.h"
@@ -24,8 +25,12 @@ namespace arle::engine {
 struct EngineConfig {
   SchedulerConfig scheduler;
   std::int64_t page_size = model::kDefaultPageSize;
-  std::int64_t kv_pages = 0;                // 0: from kv_cache_bytes
-  std::size_t kv_cache_bytes = 256u << 20;  // --kv-cache-memory
+  // The KV pool (memory_plan.h): kv_pages when set, else kv_cache_bytes,
+  // else kv_cache_percent of the free memory, else the GPU fraction.
+  std::int64_t kv_pages = 0;
+  std::size_t kv_cache_bytes = 256u << 20;  // --kv-cache-memory as a size
+  double kv_cache_percent = 0;              // --kv-cache-memory as a share
+  double gpu_memory_fraction = 0.85;        // --gpu-memory-fraction
   std::int64_t max_waiting_requests = 0;    // Engine::try_submit's queue limit; 0: none
 };
 
@@ -60,6 +65,7 @@ class EngineCore {
   bool idle() const { return requests_.empty(); }
 
   const KvPool& pool() const { return pool_; }
+  const MemoryPlan& memory_plan() const { return plan_; }
   RadixCache& cache() { return cache_; }
   const EngineStats& stats() const { return stats_; }
   std::int64_t capacity_tokens() const { return pool_.num_pages() * pool_.page_size(); }
@@ -84,6 +90,7 @@ class EngineCore {
   model::CausalLm& model_;
   const text::Tokenizer& tokenizer_;
   EngineConfig config_;
+  MemoryPlan plan_;  // before pool_: it sizes the pool
   KvPool pool_;
   RadixCache cache_;
   Scheduler scheduler_;

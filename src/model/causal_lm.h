@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,19 @@ class CausalLm {
   virtual std::string device_name() const { return "cpu"; }
   // How this backend keeps KV pages (default: float32 in CPU memory).
   virtual KvStorage kv_storage() const { return {}; }
+
+  // Allocates what steps of up to `max_rows` rows from up to `max_sequences`
+  // sequences need (activations, logits, metadata), so that serving never
+  // allocates device memory mid-request and the KV pool can take the rest.
+  // Throws kOutOfMemory. The CPU backend allocates per step: nothing to do.
+  virtual void prepare(std::int64_t /*max_rows*/, std::int64_t /*max_sequences*/) {}
+  // The memory of the device the model runs on, for the start-up memory
+  // plan; nullopt on the CPU.
+  struct DeviceMemory {
+    std::uint64_t total = 0, free = 0;  // the device's, now
+    std::uint64_t workspace = 0;        // held by prepare() and the GEMM library
+  };
+  virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
 
   // Whether forward_and_sample() picks tokens on the model's device, which
   // saves copying whole logits rows back every step.

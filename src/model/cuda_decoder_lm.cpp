@@ -86,7 +86,7 @@ KvStorage CudaDecoderLm::kv_storage() const {
 void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   const std::int64_t rows = h.size(0), k = config_.moe.experts_per_token;
   const auto experts = static_cast<std::int64_t>(l.experts.size());
-  const Tensor router_logits = kc::device_empty({rows, experts}, DType::kF32, device_);
+  const Tensor router_logits = ws_.moe_router.narrow_rows(0, rows);
   gemm_->linear(h, l.router, Tensor(), router_logits);
   const ops::MoeRouting routing = ops::moe_route(kc::to_host_f32(router_logits), k, config_.moe.norm_topk_prob);
 
@@ -116,18 +116,16 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
       std::memcpy(&host[static_cast<std::size_t>(2 * assignments + r * k + j)], &picks[j].second, sizeof(float));
     }
   }
-  const Tensor meta = kc::upload_i32(host, device_);
+  const Tensor meta = ws_.moe_meta.narrow_rows(0, 3 * assignments);
+  ARLE_CUDA_CHECK(cudaMemcpyAsync(meta.raw_data(), host.data(), host.size() * 4, cudaMemcpyHostToDevice, stream_));
   const Tensor gather_ids = meta.narrow_rows(0, assignments);
   const Tensor index = meta.narrow_rows(assignments, 2 * assignments);
   const Tensor weights =
       Tensor::view_of(meta.storage(), static_cast<std::size_t>(2 * assignments) * 4, {assignments}, DType::kF32);
 
-  const std::int64_t inter = l.experts[0].down.size(1);
-  const Tensor x = kc::device_empty({assignments, config_.hidden_size}, DType::kBF16, device_);
-  const Tensor gate_up = kc::device_empty({assignments, 2 * inter}, DType::kBF16, device_);
-  const Tensor act = kc::device_empty({assignments, inter}, DType::kBF16, device_);
-  const Tensor y = kc::device_empty({assignments, config_.hidden_size}, DType::kBF16, device_);
-  kc::embedding(h, gather_ids, x);
+  const Tensor x = ws_.moe_x.narrow_rows(0, assignments), gate_up = ws_.moe_gate_up.narrow_rows(0, assignments);
+  const Tensor act = ws_.moe_act.narrow_rows(0, assignments), y = ws_.moe_y.narrow_rows(0, assignments);
+  kc::embedding(h, gather_ids, x, stream_);
   for (std::int64_t e = 0; e < experts; ++e) {
     if (offset[e] == offset[e + 1]) continue;
     const Mlp& m = l.experts[static_cast<std::size_t>(e)];
@@ -139,11 +137,74 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   kc::combine_rows(y, index, weights, k, out);
 }
 
+void CudaDecoderLm::prepare(std::int64_t max_rows, std::int64_t max_sequences) {
+  if (max_rows < 1 || max_sequences < 1) {
+    throw_error(ErrorCode::kInvalidArgument, "prepare: {} rows of {} sequences", max_rows, max_sequences);
+  }
+  ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  // Logits rows: every decode graph bucket in one slice; longer lists
+  // (prompt logprobs) are computed in slices of this many rows.
+  const std::int64_t logit_rows = std::max(CudaGraphs::bucket_for(std::min(max_sequences, CudaGraphs::kMaxRows)),
+                                           std::min<std::int64_t>(max_rows, 256));
+  prepared_ = false;
+  // Fresh buffers of exactly the planned size; the generation keeps rising
+  // (graphs captured on the old buffers must not match).
+  const std::uint64_t generation = ws_.generation;
+  ws_ = Workspace{};
+  ws_.generation = generation + 1;
+  reserve(max_rows, logit_rows);
+  reserve_samples(std::max(logit_rows, max_sequences));
+  // Metadata of a full step (rows, sampling rows and their adjustments, page
+  // tables); only an unusually long list of adjustments grows it later.
+  const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3 + 4;
+  ws_.metadata =
+      kc::device_empty({max_rows * per_row + 5 * kGraphAdjustments + kGraphTableWords}, DType::kI32, device_);
+  if (use_graphs_ && !moe_) graph_metadata();
+  prepared_ = true;
+}
+
+std::optional<CausalLm::DeviceMemory> CudaDecoderLm::device_memory() const {
+  ARLE_CUDA_CHECK(cudaSetDevice(device_));
+  std::size_t free = 0, total = 0;
+  ARLE_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  DeviceMemory m;
+  m.total = total;
+  m.free = free;
+  for (const Tensor* t : {&ws_.residual,  &ws_.h,           &ws_.qkv,
+                          &ws_.attention, &ws_.o,           &ws_.mlp_out,
+                          &ws_.gate_up,   &ws_.act,         &ws_.attention_scratch,
+                          &ws_.last,      &ws_.logits,      &ws_.metadata,
+                          &ws_.samples,   &ws_.moe_router,  &ws_.moe_meta,
+                          &ws_.moe_x,     &ws_.moe_gate_up, &ws_.moe_act,
+                          &ws_.moe_y,     &graph_metadata_}) {
+    if (t->defined()) m.workspace += t->nbytes();
+  }
+  m.workspace += gemm_->workspace_bytes();
+  return m;
+}
+
+const Tensor& CudaDecoderLm::graph_metadata() {
+  if (!graph_metadata_.defined()) {
+    // Room for the largest bucket: fixed parts per row, then the capacities.
+    const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3;
+    graph_metadata_ = kc::device_empty({CudaGraphs::kMaxRows * per_row + 5 * kGraphAdjustments + kGraphTableWords},
+                                       DType::kI32, device_);
+  }
+  return graph_metadata_;
+}
+
+void CudaDecoderLm::reserve_samples(std::int64_t rows) {
+  if (ws_.samples.defined() && ws_.samples.numel() >= rows * kc::kSampleOutputWords) return;
+  ws_.samples = kc::device_empty({rows * kc::kSampleOutputWords}, DType::kI32, device_);
+  ++ws_.generation;
+}
+
 void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
   const ModelConfig& c = config_;
   if (rows > ws_.rows) {
-    // Grow by half again, so a slowly rising row count reallocates rarely.
-    const std::int64_t n = std::max(rows, ws_.rows + ws_.rows / 2);
+    // Grow by half again, so a slowly rising row count reallocates rarely
+    // (after prepare() only a caller past its plan gets here).
+    const std::int64_t n = prepared_ || ws_.rows == 0 ? rows : std::max(rows, ws_.rows + ws_.rows / 2);
     auto bf16 = [&](std::int64_t width) { return kc::device_empty({n, width}, DType::kBF16, device_); };
     ws_.residual = kc::device_empty({n, c.hidden_size}, DType::kF32, device_);
     ws_.h = bf16(c.hidden_size);
@@ -156,15 +217,27 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
     ws_.gate_up = bf16(2 * inter);
     ws_.act = bf16(inter);
     ws_.attention_scratch = kc::device_empty(
-        {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.num_kv_heads, c.head_dim, device_)}, DType::kF32, device_);
+        {kc::paged_attention_workspace_floats(n, c.num_attention_heads, c.num_kv_heads, c.head_dim, device_)},
+        DType::kF32, device_);
+    if (moe_) {
+      const std::int64_t assignments = n * c.moe.experts_per_token;
+      const std::int64_t inter = std::max<std::int64_t>(1, c.moe.expert_intermediate_size);
+      ws_.moe_router = kc::device_empty({n, c.moe.num_experts}, DType::kF32, device_);
+      ws_.moe_meta = kc::device_empty({3 * assignments}, DType::kI32, device_);
+      ws_.moe_x = kc::device_empty({assignments, c.hidden_size}, DType::kBF16, device_);
+      ws_.moe_gate_up = kc::device_empty({assignments, 2 * inter}, DType::kBF16, device_);
+      ws_.moe_act = kc::device_empty({assignments, inter}, DType::kBF16, device_);
+      ws_.moe_y = kc::device_empty({assignments, c.hidden_size}, DType::kBF16, device_);
+    }
     ws_.rows = n;
     ++ws_.generation;
   }
-  if (logit_rows > ws_.logit_rows) {
-    const std::int64_t n = std::max(logit_rows, ws_.logit_rows + ws_.logit_rows / 2);
+  // Once prepared, the logits buffer keeps its size: longer steps run the
+  // head in slices.
+  if (logit_rows > ws_.logit_rows && !prepared_) {
+    const std::int64_t n = ws_.logit_rows == 0 ? logit_rows : std::max(logit_rows, ws_.logit_rows + ws_.logit_rows / 2);
     ws_.last = kc::device_empty({n, c.hidden_size}, DType::kBF16, device_);
     ws_.logits = kc::device_empty({n, c.vocab_size}, DType::kF32, device_);
-    ws_.samples = kc::device_empty({n * kc::kSampleOutputWords}, DType::kI32, device_);
     ws_.logit_rows = n;
     ++ws_.generation;
   }
@@ -217,7 +290,7 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   return in;
 }
 
-void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
+void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache, const SliceDone& slice_done) {
   const ModelConfig& c = config_;
   const std::int64_t rows = in.rows, n = in.logit_rows;
   const float eps = static_cast<float>(c.rms_norm_eps);
@@ -256,14 +329,19 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache) {
     gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out, st);
   }
   kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual, st);
-  // Logits, in float32, only for the rows that need them.
-  const Tensor last = ws_.last.narrow_rows(0, n);
-  kc::embedding(h, in.logit_ids, last, st);
-  const Tensor logits = ws_.logits.narrow_rows(0, n);
-  gemm_->linear(last, lm_head_, Tensor(), logits, st);
-  if (in.sampling.rows > 0) {
-    sample_rows(logits, in.meta, in.sampling_at, in.sampling,
-                ws_.samples.narrow_rows(0, in.sampling.rows * kc::kSampleOutputWords), st);
+  // Logits, in float32, only for the rows that need them, a buffer's worth
+  // at a time; each slice's sampling rows are sampled before the next.
+  for (std::int64_t first = 0; first < n; first += ws_.logit_rows) {
+    const std::int64_t end = std::min(n, first + ws_.logit_rows);
+    const Tensor last = ws_.last.narrow_rows(0, end - first);
+    kc::embedding(h, in.logit_ids.narrow_rows(first, end), last, st);
+    const Tensor logits = ws_.logits.narrow_rows(0, end - first);
+    gemm_->linear(last, lm_head_, Tensor(), logits, st);
+    if (in.sampling.rows > 0) {
+      sample_rows(logits, in.meta, in.sampling_at, in.sampling,
+                  ws_.samples.narrow_rows(0, in.sampling.rows * kc::kSampleOutputWords), st, first);
+    }
+    if (slice_done) slice_done(first, end);
   }
 }
 
@@ -273,7 +351,9 @@ bool CudaDecoderLm::graphable(const ForwardBatch& batch, const std::vector<std::
   // order: decode (or one-token prefill chunks), the same launches every time.
   const std::int64_t rows = batch.rows();
   // MoE routing reads router logits on the host mid-step: not capturable.
-  if (!use_graphs_ || moe_ || !host_rows.empty() || CudaGraphs::bucket_for(rows) == 0) return false;
+  const std::int64_t bucket = CudaGraphs::bucket_for(rows);
+  if (!use_graphs_ || moe_ || !host_rows.empty() || bucket == 0) return false;
+  if (prepared_ && bucket > ws_.logit_rows) return false;  // one slice of logits only
   if (std::ssize(batch.logit_rows) != rows || std::ssize(sampled) != rows || std::ssize(batch.page_tables) != rows) {
     return false;
   }
@@ -291,8 +371,14 @@ Tensor CudaDecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   ARLE_CUDA_CHECK(cudaSetDevice(device_));
   reserve(batch.rows(), std::max<std::int64_t>(std::ssize(batch.logit_rows), 1));
   const StepInputs in = stage(batch, cache.page_size(), {}, 0, ws_.metadata);
-  enqueue(in, cache);
-  return kc::to_host_f32(ws_.logits.narrow_rows(0, in.logit_rows));
+  Tensor logits = Tensor::empty({in.logit_rows, config_.vocab_size}, DType::kF32);
+  enqueue(in, cache, [&](std::int64_t first, std::int64_t end) {
+    ARLE_CUDA_CHECK(cudaMemcpyAsync(logits.narrow_rows(first, end).raw_data(), ws_.logits.raw_data(),
+                                    static_cast<std::size_t>((end - first) * config_.vocab_size) * sizeof(float),
+                                    cudaMemcpyDeviceToHost, stream_));
+  });
+  ARLE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return logits;
 }
 
 CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch, PagedKvCache& cache,
@@ -315,12 +401,8 @@ CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch
   if (graphable(batch, host_rows, sampled)) {
     const std::int64_t bucket = CudaGraphs::bucket_for(batch.rows());
     reserve(bucket, bucket);
-    if (!graph_metadata_.defined()) {
-      // Room for the largest bucket: fixed parts per row, then the capacities.
-      const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3;
-      graph_metadata_ = kc::device_empty({CudaGraphs::kMaxRows * per_row + 5 * kGraphAdjustments + kGraphTableWords},
-                                         DType::kI32, device_);
-    }
+    reserve_samples(bucket);
+    graph_metadata();
     in = stage(batch, cache.page_size(), sampled, bucket, graph_metadata_);
     // Long contexts split attention the most; the graph keeps that count.
     in.paged.max_context = config_.max_position_embeddings;
@@ -337,13 +419,18 @@ CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch
     graphs_.run(bucket, key, stream_, [&] { enqueue(in, cache); });
   } else {
     reserve(batch.rows(), std::max<std::int64_t>(logit_rows, 1));
+    reserve_samples(std::ssize(sampled));
     in = stage(batch, cache.page_size(), sampled, 0, ws_.metadata);
-    enqueue(in, cache);
-  }
-  for (std::size_t i = 0; i < host_rows.size(); ++i) {
-    ARLE_CUDA_CHECK(cudaMemcpyAsync(out.logits.data<float>() + static_cast<std::int64_t>(i) * vocab,
-                                    ws_.logits.narrow_rows(host_rows[i], host_rows[i] + 1).raw_data(),
-                                    static_cast<std::size_t>(vocab) * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    // Host rows are copied out of each slice of logits before the next.
+    enqueue(in, cache, [&](std::int64_t first, std::int64_t end) {
+      for (std::size_t i = 0; i < host_rows.size(); ++i) {
+        if (host_rows[i] < first || host_rows[i] >= end) continue;
+        ARLE_CUDA_CHECK(
+            cudaMemcpyAsync(out.logits.data<float>() + static_cast<std::int64_t>(i) * vocab,
+                            ws_.logits.narrow_rows(host_rows[i] - first, host_rows[i] - first + 1).raw_data(),
+                            static_cast<std::size_t>(vocab) * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+      }
+    });
   }
   ARLE_CUDA_CHECK(cudaStreamSynchronize(stream_));
   if (!sampled.empty()) out.sampled = unpack_samples(ws_.samples, static_cast<std::int64_t>(sampled.size()));

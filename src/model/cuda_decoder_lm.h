@@ -8,14 +8,17 @@
 // or copied back for the engine's sampler.
 // MoE layers route on the host (router logits come back, small) and run each
 // expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live
-// in a workspace that grows to the largest step seen and is reused; a step's
+// in a workspace sized by prepare() for the engine's largest step (or grown
+// to the largest step seen, without it) and reused; a step's
 // metadata (token ids, logit rows, rotary cos/sin, sampling rows, page
 // tables, positions) goes up in one copy. All work runs on the model's own
 // stream. Decode steps (every row its sequence's only one, all sampled) of
 // dense models replay CUDA graphs per batch-size bucket (cuda_graphs.h),
 // padded with rows at position -1; prefill and MoE steps run eagerly.
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kernels/cuda/cublaslt_gemm.h"
@@ -37,6 +40,8 @@ class CudaDecoderLm final : public CausalLm {
   Tensor forward(const ForwardBatch& batch, PagedKvCache& cache) override;
   std::size_t weight_bytes() const override { return bytes_; }
   KvStorage kv_storage() const override;
+  void prepare(std::int64_t max_rows, std::int64_t max_sequences) override;
+  std::optional<DeviceMemory> device_memory() const override;
   bool samples_on_device() const override { return true; }
   std::string device_name() const override;
   // Decode graphs captured so far (one per batch-size bucket used).
@@ -74,18 +79,26 @@ class CudaDecoderLm final : public CausalLm {
   StepInputs stage(const ForwardBatch& batch, std::int64_t page_size, const std::vector<SamplingRow>& sampled,
                    std::int64_t pad_to, Tensor& device_buffer);
   // Enqueues the layers, the logits rows and the sampling on stream_; reads
-  // only `in` and the workspace, so a CUDA graph can capture it.
-  void enqueue(const StepInputs& in, PagedKvCache& cache);
+  // only `in` and the workspace, so a CUDA graph can capture it. Logits rows
+  // beyond the buffer run in slices; slice_done(first, end) may enqueue
+  // copies of each slice (ws_.logits rows 0.. hold rows first..end).
+  using SliceDone = std::function<void(std::int64_t first, std::int64_t end)>;
+  void enqueue(const StepInputs& in, PagedKvCache& cache, const SliceDone& slice_done = {});
   bool graphable(const ForwardBatch& batch, const std::vector<std::int32_t>& host_rows,
                  const std::vector<SamplingRow>& sampled) const;
-  // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows).
+  // Buffers for steps of up to `rows` rows (and `logit_rows` logits rows,
+  // until prepare() fixed that), and for `rows` sampled rows.
   void reserve(std::int64_t rows, std::int64_t logit_rows);
+  void reserve_samples(std::int64_t rows);
+  // The graph steps' metadata buffer, allocated on first use.
+  const Tensor& graph_metadata();
 
   struct Workspace {
     std::int64_t rows = 0, logit_rows = 0;
     std::uint64_t generation = 0;  // bumped on every reallocation (graphs bake the addresses)
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
     Tensor last, logits, metadata, samples;
+    Tensor moe_router, moe_meta, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
   };
   // A graph step's sampling adjustments and page-table words must fit these
   // (else it runs eagerly).
@@ -103,6 +116,7 @@ class CudaDecoderLm final : public CausalLm {
   CUstream_st* stream_ = nullptr;
   bool use_graphs_ = true;
   bool moe_ = false;
+  bool prepared_ = false;  // prepare() sized the workspace: logits stay, steps slice
   CudaGraphs graphs_;
   Tensor graph_metadata_;  // graph steps' inputs: one fixed buffer, never reallocated
 };

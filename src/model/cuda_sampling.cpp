@@ -113,7 +113,7 @@ CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std:
 }
 
 void sample_rows(const Tensor& logits, const Tensor& metadata, std::int64_t at, const CudaSamplingLayout& layout,
-                 const Tensor& out, CUstream_st* stream) {
+                 const Tensor& out, CUstream_st* stream, std::int64_t first_row) {
   if (layout.rows == 0) return;
   if (logits.dtype() != DType::kF32 || logits.dim() != 2 || !logits.is_contiguous()) {
     throw_error(ErrorCode::kInvalidArgument, "sample_rows: logits must be contiguous float32 [rows, vocab]");
@@ -126,7 +126,7 @@ void sample_rows(const Tensor& logits, const Tensor& metadata, std::int64_t at, 
   kc::launch_sample_rows(static_cast<float*>(logits.raw_data()), logits.size(1),
                          reinterpret_cast<const kc::SampleRowParams*>(words), layout.rows,
                          reinterpret_cast<kc::SampleAdjustment*>(words + layout.rows * kRowWords),
-                         static_cast<std::int32_t*>(out.raw_data()), stream);
+                         static_cast<std::int32_t*>(out.raw_data()), first_row, first_row + logits.size(0), stream);
 }
 
 std::vector<TokenLogprob> unpack_samples(const Tensor& out, std::int64_t rows) {

@@ -32,9 +32,11 @@ std::int64_t count_adjustments(const std::vector<SamplingRow>& rows);
 // Samples logits [logit rows, vocab] (float32, device; changed in place by
 // the adjustments) with the words packed at word `at` of `metadata` (device
 // int32, writable: the kernel keeps the raw logits it replaced there), into
-// `out` (int32 device, rows * kSampleOutputWords).
+// `out` (int32 device, rows * kSampleOutputWords). With `first_row`, logits
+// holds the step's logits rows from first_row on (a slice); only the
+// sampling rows on those rows are sampled.
 void sample_rows(const Tensor& logits, const Tensor& metadata, std::int64_t at, const CudaSamplingLayout& layout,
-                 const Tensor& out, CUstream_st* stream = nullptr);
+                 const Tensor& out, CUstream_st* stream = nullptr, std::int64_t first_row = 0);
 // Copies `out` back (waits for the stream) and unpacks `rows` results.
 // Throws kInternal where a row had no finite logit to sample.
 std::vector<TokenLogprob> unpack_samples(const Tensor& out, std::int64_t rows);

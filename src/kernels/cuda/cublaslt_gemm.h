@@ -38,6 +38,8 @@ class CublasLtGemm {
                     CUstream_st* stream = nullptr);
   // Whether small-M bf16 GEMMs use the skinny kernel (tests and benchmarks compare both).
   void set_skinny(bool on) { skinny_ = on; }
+  // Device memory the library's workspace holds (for the memory plan).
+  std::size_t workspace_bytes() const { return workspace_.defined() ? workspace_.nbytes() : 0; }
 
  private:
   struct Plan;

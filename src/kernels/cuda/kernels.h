@@ -163,8 +163,11 @@ inline constexpr int kSampleOutputWords = 3 + 2 * kSampleTopMax;
 // reaching top_p of the mass (ties at a cut all kept), then the token where
 // the cumulative kept mass in id order passes uniform * total. Masses are
 // fixed-point integers, so results do not depend on thread timing.
+// `logits` holds logits rows [first_row, end_row) only (a slice of a step's
+// rows): rows of other slices are left alone.
 void launch_sample_rows(float* logits, std::int64_t vocab, const SampleRowParams* rows, std::int64_t n,
-                        SampleAdjustment* adjustments, std::int32_t* out, CUstream_st* stream);
+                        SampleAdjustment* adjustments, std::int32_t* out, std::int64_t first_row, std::int64_t end_row,
+                        CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda
 

@@ -266,11 +266,13 @@ __device__ void top_logits(const float* x, int vocab, int n, Shared& s) {
   __syncthreads();
 }
 
-__global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, int vocab, const SampleRowParams* rows,
-                                                               SampleAdjustment* adjustments, std::int32_t* out) {
+__global__ void __launch_bounds__(kThreads)
+    sample_rows_kernel(float* logits, int vocab, const SampleRowParams* rows, SampleAdjustment* adjustments,
+                       std::int32_t* out, std::int32_t first_row, std::int32_t end_row) {
   __shared__ Shared s;
   const SampleRowParams p = rows[blockIdx.x];
-  float* x = logits + static_cast<std::int64_t>(p.logit_row) * vocab;
+  if (p.logit_row < first_row || p.logit_row >= end_row) return;  // another slice's row
+  float* x = logits + static_cast<std::int64_t>(p.logit_row - first_row) * vocab;
   std::int32_t* o = out + static_cast<std::int64_t>(blockIdx.x) * kSampleOutputWords;
 
   // Logprobs of the raw logits, before any adjustment.
@@ -373,10 +375,12 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
 }  // namespace
 
 void launch_sample_rows(float* logits, std::int64_t vocab, const SampleRowParams* rows, std::int64_t n,
-                        SampleAdjustment* adjustments, std::int32_t* out, CUstream_st* stream) {
+                        SampleAdjustment* adjustments, std::int32_t* out, std::int64_t first_row, std::int64_t end_row,
+                        CUstream_st* stream) {
   if (n == 0) return;
-  sample_rows_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream>>>(logits, static_cast<int>(vocab), rows,
-                                                                        adjustments, out);
+  sample_rows_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream>>>(
+      logits, static_cast<int>(vocab), rows, adjustments, out, static_cast<std::int32_t>(first_row),
+      static_cast<std::int32_t>(end_row));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -56,7 +56,28 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
                 upload(l.router),
                 {}};
     for (const MlpWeights& e : l.experts) layer.experts.push_back(mlp(e));
-    moe_ = moe_ || !layer.experts.empty();
+    if (!layer.experts.empty()) {
+      moe_ = true;
+      const MoeConfig& m = config_.moe;
+      if (std::ssize(layer.experts) > kc::kMoeMaxExperts || m.experts_per_token > kc::kMoeMaxTopK ||
+          config_.hidden_size % 8 != 0 || m.expert_intermediate_size % 8 != 0) {
+        throw_error(ErrorCode::kUnsupported,
+                    "CUDA MoE needs at most {} experts, top-{} routing and sizes that are multiples of 8 "
+                    "(this model: {} experts, top-{}, hidden {}, expert width {})",
+                    kc::kMoeMaxExperts, kc::kMoeMaxTopK, layer.experts.size(), m.experts_per_token, config_.hidden_size,
+                    m.expert_intermediate_size);
+      }
+      std::vector<Tensor> gate_ups, downs;
+      for (const Mlp& e : layer.experts) {
+        if (e.gate_up_bias.defined() || e.down_bias.defined()) {
+          throw_error(ErrorCode::kUnsupported, "CUDA MoE experts have no biases");
+        }
+        gate_ups.push_back(e.gate_up);
+        downs.push_back(e.down);
+      }
+      layer.expert_gate_up = kc::expert_pointers(gate_ups);
+      layer.expert_down = kc::expert_pointers(downs);
+    }
     layers_.push_back(std::move(layer));
   }
 }
@@ -84,57 +105,22 @@ KvStorage CudaDecoderLm::kv_storage() const {
 }
 
 void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
+  // Routing, grouping and the experts' GEMMs all on the stream: no count
+  // comes back to the host, so MoE decode steps can be graphed too.
   const std::int64_t rows = h.size(0), k = config_.moe.experts_per_token;
   const auto experts = static_cast<std::int64_t>(l.experts.size());
   const Tensor router_logits = ws_.moe_router.narrow_rows(0, rows);
-  gemm_->linear(h, l.router, Tensor(), router_logits);
-  const ops::MoeRouting routing = ops::moe_route(kc::to_host_f32(router_logits), k, config_.moe.norm_topk_prob);
-
-  // Assignments grouped by expert (the rows each expert computes, in order),
-  // and for every row its k results in ascending expert id.
-  std::vector<std::vector<std::int32_t>> rows_of(static_cast<std::size_t>(experts));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t j = 0; j < k; ++j)
-      rows_of[static_cast<std::size_t>(routing.expert_ids[r * k + j])].push_back(static_cast<std::int32_t>(r));
-  }
-  const std::int64_t assignments = rows * k;
-  std::vector<std::int64_t> offset(static_cast<std::size_t>(experts) + 1, 0);
-  for (std::int64_t e = 0; e < experts; ++e) offset[e + 1] = offset[e] + std::ssize(rows_of[e]);
-  std::vector<std::int32_t> host(static_cast<std::size_t>(3 * assignments));  // gather | index | weight bits
-  for (std::int64_t e = 0; e < experts; ++e) std::copy(rows_of[e].begin(), rows_of[e].end(), host.begin() + offset[e]);
-  std::vector<std::int64_t> cursor(offset.begin(), offset.end() - 1);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    std::vector<std::pair<std::int32_t, float>> picks;
-    for (std::int64_t j = 0; j < k; ++j) picks.emplace_back(routing.expert_ids[r * k + j], routing.weights[r * k + j]);
-    std::sort(picks.begin(), picks.end());
-    for (std::int64_t j = 0; j < k; ++j) {
-      // The row's place in its expert's run: rows were pushed in row order.
-      const auto e = static_cast<std::size_t>(picks[j].first);
-      const auto& run = rows_of[e];
-      const auto at = std::lower_bound(run.begin(), run.end(), static_cast<std::int32_t>(r)) - run.begin();
-      host[static_cast<std::size_t>(assignments + r * k + j)] = static_cast<std::int32_t>(offset[e] + at);
-      std::memcpy(&host[static_cast<std::size_t>(2 * assignments + r * k + j)], &picks[j].second, sizeof(float));
-    }
-  }
-  const Tensor meta = ws_.moe_meta.narrow_rows(0, 3 * assignments);
-  ARLE_CUDA_CHECK(cudaMemcpyAsync(meta.raw_data(), host.data(), host.size() * 4, cudaMemcpyHostToDevice, stream_));
-  const Tensor gather_ids = meta.narrow_rows(0, assignments);
-  const Tensor index = meta.narrow_rows(assignments, 2 * assignments);
-  const Tensor weights =
-      Tensor::view_of(meta.storage(), static_cast<std::size_t>(2 * assignments) * 4, {assignments}, DType::kF32);
-
+  gemm_->linear(h, l.router, Tensor(), router_logits, stream_);
+  const kc::MoeRouting routing = kc::moe_routing_view(ws_.moe_meta, ws_.moe_weights, rows * k, experts);
+  kc::moe_route(router_logits, k, config_.moe.norm_topk_prob, routing, stream_);
+  const std::int64_t assignments = rows * k, inter = l.experts[0].down.size(1);
   const Tensor x = ws_.moe_x.narrow_rows(0, assignments), gate_up = ws_.moe_gate_up.narrow_rows(0, assignments);
   const Tensor act = ws_.moe_act.narrow_rows(0, assignments), y = ws_.moe_y.narrow_rows(0, assignments);
-  kc::embedding(h, gather_ids, x, stream_);
-  for (std::int64_t e = 0; e < experts; ++e) {
-    if (offset[e] == offset[e + 1]) continue;
-    const Mlp& m = l.experts[static_cast<std::size_t>(e)];
-    const Tensor gu = gate_up.narrow_rows(offset[e], offset[e + 1]), a = act.narrow_rows(offset[e], offset[e + 1]);
-    gemm_->linear(x.narrow_rows(offset[e], offset[e + 1]), m.gate_up, m.gate_up_bias, gu);
-    kc::silu_and_mul(gu, a);
-    gemm_->linear(a, m.down, m.down_bias, y.narrow_rows(offset[e], offset[e + 1]));
-  }
-  kc::combine_rows(y, index, weights, k, out);
+  kc::embedding(h, routing.gather, x, stream_);
+  kc::grouped_gemm(x, l.expert_gate_up, 2 * inter, routing, gate_up, stream_);
+  kc::silu_and_mul(gate_up, act, stream_);
+  kc::grouped_gemm(act, l.expert_down, config_.hidden_size, routing, y, stream_);
+  kc::combine_rows(y, routing.index, routing.weights, k, out, stream_);
 }
 
 void CudaDecoderLm::prepare(std::int64_t max_rows, std::int64_t max_sequences) {
@@ -159,7 +145,7 @@ void CudaDecoderLm::prepare(std::int64_t max_rows, std::int64_t max_sequences) {
   const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3 + 4;
   ws_.metadata =
       kc::device_empty({max_rows * per_row + 5 * kGraphAdjustments + kGraphTableWords}, DType::kI32, device_);
-  if (use_graphs_ && !moe_) graph_metadata();
+  if (use_graphs_) graph_metadata();
   prepared_ = true;
 }
 
@@ -223,7 +209,8 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
       const std::int64_t assignments = n * c.moe.experts_per_token;
       const std::int64_t inter = std::max<std::int64_t>(1, c.moe.expert_intermediate_size);
       ws_.moe_router = kc::device_empty({n, c.moe.num_experts}, DType::kF32, device_);
-      ws_.moe_meta = kc::device_empty({3 * assignments}, DType::kI32, device_);
+      ws_.moe_meta = kc::device_empty({kc::moe_routing_words(assignments, c.moe.num_experts)}, DType::kI32, device_);
+      ws_.moe_weights = kc::device_empty({assignments}, DType::kF32, device_);
       ws_.moe_x = kc::device_empty({assignments, c.hidden_size}, DType::kBF16, device_);
       ws_.moe_gate_up = kc::device_empty({assignments, 2 * inter}, DType::kBF16, device_);
       ws_.moe_act = kc::device_empty({assignments, inter}, DType::kBF16, device_);
@@ -350,9 +337,8 @@ bool CudaDecoderLm::graphable(const ForwardBatch& batch, const std::vector<std::
   // A step where every row is its sequence's only row and is sampled in
   // order: decode (or one-token prefill chunks), the same launches every time.
   const std::int64_t rows = batch.rows();
-  // MoE routing reads router logits on the host mid-step: not capturable.
   const std::int64_t bucket = CudaGraphs::bucket_for(rows);
-  if (!use_graphs_ || moe_ || !host_rows.empty() || bucket == 0) return false;
+  if (!use_graphs_ || !host_rows.empty() || bucket == 0) return false;
   if (prepared_ && bucket > ws_.logit_rows) return false;  // one slice of logits only
   if (std::ssize(batch.logit_rows) != rows || std::ssize(sampled) != rows || std::ssize(batch.page_tables) != rows) {
     return false;

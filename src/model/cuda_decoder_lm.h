@@ -6,15 +6,14 @@
 // norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
 // logits for the rows that need them, sampled on the GPU (forward_and_sample)
 // or copied back for the engine's sampler.
-// MoE layers route on the host (router logits come back, small) and run each
-// expert's GEMMs over its rows. Built only with ARLE_CUDA. Activations live
+// MoE layers route, group and run their experts' GEMMs on the device. Built only with ARLE_CUDA. Activations live
 // in a workspace sized by prepare() for the engine's largest step (or grown
 // to the largest step seen, without it) and reused; a step's
 // metadata (token ids, logit rows, rotary cos/sin, sampling rows, page
 // tables, positions) goes up in one copy. All work runs on the model's own
 // stream. Decode steps (every row its sequence's only one, all sampled) of
-// dense models replay CUDA graphs per batch-size bucket (cuda_graphs.h),
-// padded with rows at position -1; prefill and MoE steps run eagerly.
+// dense and MoE models replay CUDA graphs per batch-size bucket
+// (cuda_graphs.h), padded with rows at position -1; prefill runs eagerly.
 
 #include <functional>
 #include <memory>
@@ -59,10 +58,11 @@ class CudaDecoderLm final : public CausalLm {
     Mlp mlp;
     Tensor router;  // MoE layers: [experts, hidden]
     std::vector<Mlp> experts;
+    Tensor expert_gate_up, expert_down;  // device arrays of the experts' weight pointers
   };
-  // Routed experts of `h` into `out`: routing on the host (the CPU's exact
-  // top-k), expert GEMMs over their rows, then each row's experts summed in
-  // ascending expert id.
+  // Routed experts of `h` into `out`: routing on the device (the CPU's
+  // softmax and top-k), grouped expert GEMMs over per-expert runs of rows,
+  // then each row's experts summed in ascending expert id.
   void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
 
@@ -98,7 +98,7 @@ class CudaDecoderLm final : public CausalLm {
     std::uint64_t generation = 0;  // bumped on every reallocation (graphs bake the addresses)
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
     Tensor last, logits, metadata, samples;
-    Tensor moe_router, moe_meta, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
+    Tensor moe_router, moe_meta, moe_weights, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
   };
   // A graph step's sampling adjustments and page-table words must fit these
   // (else it runs eagerly).

@@ -6,6 +6,7 @@
 // a kernel never wrote fails the check. Runs on the GPU machine (label gpu).
 #include "kernels/cuda/cuda_ops.h"
 
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <random>
 
 #include "kernels/cuda/cublaslt_gemm.h"
+#include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/cuda_probe.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/kernels.h"
@@ -443,6 +445,86 @@ TEST_P(CudaOps, CombineRowsSumsEachRowsExpertsInOrder) {
   Tensor out = poisoned({rows, width}, dtype());
   combine_rows(to_device(y, dtype()), upload_i32(index), to_device(w, DType::kF32), k, out);
   EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+}
+
+std::vector<std::int32_t> download_i32(const Tensor& t) {
+  std::vector<std::int32_t> host(static_cast<std::size_t>(t.numel()));
+  ARLE_CUDA_CHECK(cudaDeviceSynchronize());
+  ARLE_CUDA_CHECK(cudaMemcpy(host.data(), t.raw_data(), host.size() * 4, cudaMemcpyDeviceToHost));
+  return host;
+}
+
+// Device MoE: routing equals cpu::moe_route (each row's picks listed in
+// ascending expert id), every assignment lands in its expert's run and the
+// tiles cover the runs, and the grouped GEMM equals each expert's linear on
+// its rows (odd n and k, 1 to 256 experts, k up to 8).
+TEST(CudaMoe, RoutingGroupingAndGroupedGemmMatchCpu) {
+  struct Case {
+    std::int64_t experts, k, rows;
+  };
+  const std::int64_t n = 40, width = 72;
+  std::uint32_t seed = 40;
+  for (const Case c : {Case{8, 2, 5}, Case{128, 8, 37}, Case{256, 8, 70}, Case{60, 3, 1}, Case{1, 1, 130}}) {
+    for (const bool normalize : {true, false}) {
+      SCOPED_TRACE(testing::Message() << c.experts << " experts, top " << c.k << ", " << c.rows << " rows");
+      const std::int64_t a = c.rows * c.k;
+      const Tensor logits = random_f32({c.rows, c.experts}, ++seed, -3.0f, 3.0f);
+      const ops::MoeRouting want = ops::moe_route(logits, c.k, normalize);
+      const Tensor buffer = poisoned({moe_routing_words(a, c.experts)}, DType::kI32);
+      const Tensor weights_buffer = poisoned({a}, DType::kF32);
+      const MoeRouting r = moe_routing_view(buffer, weights_buffer, a, c.experts);
+      moe_route(to_device(logits, DType::kF32), c.k, normalize, r);
+      const std::vector<std::int32_t> ids = download_i32(r.ids), gather = download_i32(r.gather),
+                                      index = download_i32(r.index), tiles = download_i32(r.tiles),
+                                      tile_count = download_i32(r.tile_count);
+      const Tensor weights = to_host_f32(r.weights);
+      for (std::int64_t row = 0; row < c.rows; ++row) {
+        std::vector<std::pair<std::int32_t, float>> picks;
+        for (std::int64_t j = 0; j < c.k; ++j) {
+          picks.emplace_back(want.expert_ids[row * c.k + j], want.weights[row * c.k + j]);
+        }
+        std::sort(picks.begin(), picks.end());
+        for (std::int64_t j = 0; j < c.k; ++j) {
+          ASSERT_EQ(ids[row * c.k + j], picks[j].first) << "row " << row << " pick " << j;
+          EXPECT_NEAR(weights.data<float>()[row * c.k + j], picks[j].second, 1e-6);
+        }
+      }
+      // Slots: a permutation; each inside a tile of its expert.
+      std::vector<std::int32_t> expert_of_slot(a, -1);
+      for (std::int32_t t = 0; t < tile_count[0]; ++t) {
+        for (std::int32_t s = tiles[r.max_tiles + t]; s < tiles[2 * r.max_tiles + t]; ++s) {
+          expert_of_slot[s] = tiles[t];
+        }
+        EXPECT_LE(tiles[2 * r.max_tiles + t] - tiles[r.max_tiles + t], kMoeTileRows);
+      }
+      std::vector<int> seen(a, 0);
+      for (std::int64_t i = 0; i < a; ++i) {
+        ASSERT_GE(index[i], 0);
+        ASSERT_LT(index[i], a);
+        ++seen[index[i]];
+        EXPECT_EQ(gather[index[i]], i / c.k);
+        EXPECT_EQ(expert_of_slot[index[i]], ids[i]);
+      }
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), a);
+
+      // The grouped GEMM on these groups.
+      const Tensor x = rounded(random_f32({a, width}, ++seed), DType::kBF16);
+      std::vector<Tensor> experts, experts_host;
+      for (std::int64_t e = 0; e < c.experts; ++e) {
+        experts_host.push_back(rounded(random_f32({n, width}, ++seed), DType::kBF16));
+        experts.push_back(to_device(experts_host.back(), DType::kBF16));
+      }
+      Tensor y_want = Tensor::empty({a, n}, DType::kF32);
+      for (std::int64_t slot = 0; slot < a; ++slot) {
+        const Tensor w = experts_host[static_cast<std::size_t>(expert_of_slot[slot])];
+        const Tensor row = ops::linear(x.narrow_rows(slot, slot + 1), w);
+        std::copy(row.data<float>(), row.data<float>() + n, y_want.data<float>() + slot * n);
+      }
+      const Tensor y = poisoned({a, n}, DType::kBF16);
+      grouped_gemm(to_device(x, DType::kBF16), expert_pointers(experts), n, r, y);
+      EXPECT_LT(relative_error(to_host_f32(y), y_want), tolerance(DType::kBF16));
+    }
+  }
 }
 
 TEST_P(CudaOps, BadShapesAreErrors) {

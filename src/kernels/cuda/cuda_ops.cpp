@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_error.h"
@@ -164,6 +165,78 @@ void append_query_tiles(std::vector<std::int32_t>& host, const std::vector<std::
 }
 
 }  // namespace
+
+MoeGroups MoeRouting::groups() const {
+  auto* t = tiles.data<std::int32_t>();
+  return {gather.data<std::int32_t>(), index.data<std::int32_t>(),     t, t + max_tiles,
+          t + 2 * max_tiles,           tile_count.data<std::int32_t>()};
+}
+
+std::int64_t moe_routing_words(std::int64_t assignments, std::int64_t experts) {
+  return 4 * assignments + 3 * moe_max_tiles(assignments, experts) + 1;
+}
+
+MoeRouting moe_routing_view(const Tensor& buffer, const Tensor& weights, std::int64_t assignments,
+                            std::int64_t experts) {
+  if (buffer.dtype() != DType::kI32 || buffer.numel() < moe_routing_words(assignments, experts) ||
+      weights.dtype() != DType::kF32 || weights.numel() < assignments) {
+    throw_error(ErrorCode::kInvalidArgument, "moe routing: the buffers are too small for {} assignments", assignments);
+  }
+  MoeRouting r;
+  r.assignments = assignments;
+  r.max_tiles = moe_max_tiles(assignments, experts);
+  const std::int64_t a = assignments;
+  r.ids = buffer.narrow_rows(0, a);
+  r.weights = weights.narrow_rows(0, a);
+  r.scratch = buffer.narrow_rows(a, 2 * a);
+  r.gather = buffer.narrow_rows(2 * a, 3 * a);
+  r.index = buffer.narrow_rows(3 * a, 4 * a);
+  r.tiles = buffer.narrow_rows(4 * a, 4 * a + 3 * r.max_tiles);
+  r.tile_count = buffer.narrow_rows(4 * a + 3 * r.max_tiles, 4 * a + 3 * r.max_tiles + 1);
+  return r;
+}
+
+void moe_route(const Tensor& router_logits, std::int64_t k, bool normalize, const MoeRouting& r, CUstream_st* stream) {
+  check_2d(router_logits, "moe_route");
+  const std::int64_t rows = router_logits.size(0), experts = router_logits.size(1);
+  if (router_logits.dtype() != DType::kF32 || !router_logits.is_contiguous() || k < 1 || k > kMoeMaxTopK ||
+      k > experts || experts > kMoeMaxExperts || rows * k != r.assignments) {
+    throw_error(ErrorCode::kInvalidArgument, "moe_route: top-{} of {} experts for {} rows does not fit", k, experts,
+                rows);
+  }
+  launch_moe_route(router_logits.data<float>(), rows, experts, k, normalize, r.ids.data<std::int32_t>(),
+                   r.weights.data<float>(), r.scratch.data<std::int32_t>(), r.groups(), stream);
+}
+
+Tensor expert_pointers(const std::vector<Tensor>& weights) {
+  if (weights.empty()) return {};
+  std::vector<std::int32_t> words(2 * weights.size());
+  for (std::size_t e = 0; e < weights.size(); ++e) {
+    const Tensor& w = weights[e];
+    is_bf16(w, "expert_pointers");
+    if (w.dim() != 2 || !w.is_contiguous() || w.shape() != weights[0].shape() || w.size(1) % 8 != 0) {
+      throw_error(ErrorCode::kInvalidArgument, "expert_pointers: experts must be alike contiguous [n, k], k % 8 == 0");
+    }
+    const auto p = reinterpret_cast<std::uintptr_t>(w.raw_data());
+    std::memcpy(&words[2 * e], &p, sizeof(p));
+  }
+  return upload_i32(words, weights[0].device().index);
+}
+
+void grouped_gemm(const Tensor& x, const Tensor& pointers, std::int64_t n, const MoeRouting& r, const Tensor& y,
+                  CUstream_st* stream) {
+  is_bf16(x, "grouped_gemm");
+  check_2d(x, "grouped_gemm");
+  check_2d(y, "grouped_gemm");
+  same_dtype(x, y, "grouped_gemm");
+  if (!x.is_contiguous() || !y.is_contiguous() || x.size(0) != r.assignments || y.size(0) != r.assignments ||
+      y.size(1) != n || x.size(1) % 8 != 0 || n % 2 != 0) {
+    throw_error(ErrorCode::kInvalidArgument, "grouped_gemm: x [{}, {}] and y [{}, {}] do not fit {} assignments",
+                x.size(0), x.size(1), y.size(0), y.size(1), r.assignments);
+  }
+  launch_grouped_gemm(x.raw_data(), reinterpret_cast<const void* const*>(pointers.raw_data()), n, x.size(1), r.groups(),
+                      r.max_tiles, y.raw_data(), stream);
+}
 
 PagedLayout append_paged_batch(std::vector<std::int32_t>& host,
                                const std::vector<const std::vector<std::int32_t>*>& page_tables,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cpu/rope.h"
+#include "kernels/cuda/kernels.h"
 #include "tensor/tensor.h"
 
 struct CUstream_st;
@@ -38,6 +39,26 @@ void add(const Tensor& x, const Tensor& y, CUstream_st* stream = nullptr);
 // MoE combine: out[r] = sum_j weights[r*k + j] * y[index[r*k + j]] in j
 // order; index int32 and weights float32 on the device, [rows * k].
 void combine_rows(const Tensor& y, const Tensor& index, const Tensor& weights, std::int64_t k, const Tensor& out,
+                  CUstream_st* stream = nullptr);
+
+// MoE routing and grouped expert GEMMs on the device (kernels.h MoeGroups)
+// for `assignments` (row, expert) pairs: views of an int32 buffer of
+// moe_routing_words() words and a float32 one of `assignments` (weights).
+struct MoeRouting {
+  Tensor ids, weights, scratch, gather, index, tiles, tile_count;
+  std::int64_t assignments = 0, max_tiles = 0;
+  MoeGroups groups() const;
+};
+std::int64_t moe_routing_words(std::int64_t assignments, std::int64_t experts);
+MoeRouting moe_routing_view(const Tensor& buffer, const Tensor& weights, std::int64_t assignments,
+                            std::int64_t experts);
+// router_logits [rows, experts] float32 -> r (rows * k == r.assignments).
+void moe_route(const Tensor& router_logits, std::int64_t k, bool normalize, const MoeRouting& r,
+               CUstream_st* stream = nullptr);
+// A device array of the experts' weight pointers ([n, k] bf16 each, alike).
+Tensor expert_pointers(const std::vector<Tensor>& weights);
+// y [assignments, n] = per tile, x [assignments, k] times its expert's w^T.
+void grouped_gemm(const Tensor& x, const Tensor& pointers, std::int64_t n, const MoeRouting& r, const Tensor& y,
                   CUstream_st* stream = nullptr);
 
 // A step's rows in the paged KV cache, on the device: the page tables of its

@@ -132,6 +132,34 @@ std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std
 
 namespace arle::kernels::cuda {
 
+// MoE on the device (moe.cu). Routing gives each row k (expert, weight)
+// pairs in ascending expert id; grouping lays the row * k assignments out in
+// per-expert runs (assignment a sits at slot index[a] and gathers row
+// gather[slot]) cut into tiles of kMoeTileRows rows of one expert.
+inline constexpr int kMoeMaxExperts = 512, kMoeMaxTopK = 16, kMoeTileRows = 64;
+struct MoeGroups {
+  std::int32_t* gather;       // [assignments] slot -> row
+  std::int32_t* index;        // [assignments] assignment -> slot
+  std::int32_t* tile_expert;  // [max tiles]
+  std::int32_t* tile_begin;   // [max tiles] first slot
+  std::int32_t* tile_end;     // [max tiles] one past the last slot
+  std::int32_t* tile_count;   // [1] tiles in use
+};
+// Softmax over `experts` router logits per row (float32), top k (ties to the
+// lower id), weights renormalized over the k when `normalize` (cpu::moe_route),
+// into ids / weights [rows * k]; then the grouping (scratch: rows * k words).
+void launch_moe_route(const float* logits, std::int64_t rows, std::int64_t experts, std::int64_t k, bool normalize,
+                      std::int32_t* ids, float* weights, std::int32_t* scratch, const MoeGroups& groups,
+                      CUstream_st* stream);
+// Tiles the grouping can produce for `assignments` over `experts`.
+std::int64_t moe_max_tiles(std::int64_t assignments, std::int64_t experts);
+// For every tile: y[slots] = x[slots] w_e^T with x [assignments, k] and y
+// [assignments, n] contiguous bf16, w_e = expert_weights[e] [n, k] bf16
+// (a device array of pointers); float32 accumulation on tensor cores. k a
+// multiple of 8.
+void launch_grouped_gemm(const void* x, const void* const* expert_weights, std::int64_t n, std::int64_t k,
+                         const MoeGroups& groups, std::int64_t max_tiles, void* y, CUstream_st* stream);
+
 // Device sampling (sampling.cu). One logits row's choice; layouts shared with
 // the host packing in model/cuda_sampling.cpp.
 struct SampleRowParams {

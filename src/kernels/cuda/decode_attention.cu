@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+#include "kernels/cuda/attention_tile.cuh"
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/tensor_core.cuh"
@@ -68,20 +69,9 @@ __global__ void __launch_bounds__(kThreads)
   }
   const std::int32_t* table = meta.block_tables + meta.table_offsets[meta.row_seq[r]];
   auto load_keys = [&](int j, int buffer) {
-    for (int c = tid; c < kKeys * kChunks; c += kThreads) {
-      const int key = c / kChunks, piece = c % kChunks;
-      const std::int64_t p = begin + static_cast<std::int64_t>(j) * kKeys + key;
-      const bool valid = p < end;
-      std::int64_t at = 0;
-      if (valid) {
-        const std::int64_t slot =
-            static_cast<std::int64_t>(table[p / meta.page_size]) * meta.page_size + p % meta.page_size;
-        at = slot * kv_width + kvh * D + piece * 8;
-      }
-      const int to = (buffer * kKeys + key) * kStride + piece * 8;
-      copy16_async(ks + to, k_cache + at, valid);
-      copy16_async(vs + to, v_cache + at, valid);
-    }
+    load_kv_tile<D, kKeys, kThreads>(ks + buffer * kKeys * kStride, vs + buffer * kKeys * kStride, k_cache, v_cache,
+                                     table, meta.page_size, kv_width, kvh, begin + static_cast<std::int64_t>(j) * kKeys,
+                                     end);
   };
   if (key_tiles > 0) load_keys(0, 0);
   commit_async();
@@ -99,63 +89,18 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     const std::int64_t first_key = begin + static_cast<std::int64_t>(j) * kKeys + warp * 16;
     if (first_key < end) {
-      const bf16* const kb = ks + ((j & 1) * kKeys + warp * 16) * kStride;
-      const bf16* const vb = vs + ((j & 1) * kKeys + warp * 16) * kStride;
+      const int at = ((j & 1) * kKeys + warp * 16) * kStride;
       float s[2][4] = {};
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        unsigned a[4], b[4];
-        ldmatrix_x4(a, qs + ((lane & 7) + ((lane >> 3) & 1) * 8) * kStride + kk * 16 + (lane >> 4) * 8);
-        ldmatrix_x4(b, kb + ((lane >> 4) * 8 + (lane & 7)) * kStride + kk * 16 + ((lane >> 3) & 1) * 8);
-        mma(s[0], a, b[0], b[1]);
-        mma(s[1], a, b[2], b[3]);
-      }
-      float top[2] = {m[0], m[1]};
+      warp_tile_mma<D>(s, qs, ks + at, lane);
 #pragma unroll
       for (int nt = 0; nt < 2; ++nt) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const float v = first_key + nt * 8 + 2 * t + (e & 1) < end ? s[nt][e] * scale_log2 : -INFINITY;
-          s[nt][e] = v;
-          top[e >> 1] = fmaxf(top[e >> 1], v);
+          s[nt][e] = first_key + nt * 8 + 2 * t + (e & 1) < end ? s[nt][e] * scale_log2 : -INFINITY;
         }
       }
-      float base[2], correction[2], row_sum[2] = {0.0f, 0.0f};
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        top[h] = fmaxf(top[h], __shfl_xor_sync(0xffffffffu, top[h], 1));
-        top[h] = fmaxf(top[h], __shfl_xor_sync(0xffffffffu, top[h], 2));
-        base[h] = top[h] == -INFINITY ? 0.0f : top[h];
-        correction[h] = exp2f(m[h] - base[h]);
-        m[h] = top[h];
-      }
-#pragma unroll
-      for (int nt = 0; nt < 2; ++nt) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          s[nt][e] = exp2f(s[nt][e] - base[e >> 1]);
-          row_sum[e >> 1] += s[nt][e];
-        }
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) l[h] = l[h] * correction[h] + row_sum[h];
-      const unsigned a[4] = {pack_bf16(s[0][0], s[0][1]), pack_bf16(s[0][2], s[0][3]), pack_bf16(s[1][0], s[1][1]),
-                             pack_bf16(s[1][2], s[1][3])};
-#pragma unroll
-      for (int dn = 0; dn < D / 8; dn += 2) {
-        o[dn][0] *= correction[0];
-        o[dn][1] *= correction[0];
-        o[dn][2] *= correction[1];
-        o[dn][3] *= correction[1];
-        o[dn + 1][0] *= correction[0];
-        o[dn + 1][1] *= correction[0];
-        o[dn + 1][2] *= correction[1];
-        o[dn + 1][3] *= correction[1];
-        unsigned b[4];
-        ldmatrix_x4_trans(b, vb + ((lane & 7) + ((lane >> 3) & 1) * 8) * kStride + dn * 8 + (lane >> 4) * 8);
-        mma(o[dn], a, b[0], b[1]);
-        mma(o[dn + 1], a, b[2], b[3]);
-      }
+      online_softmax_step(s, m, l, o);
+      accumulate_pv<D>(o, s, vs + at, lane);
     }
     __syncthreads();  // the buffer is refilled next iteration
   }

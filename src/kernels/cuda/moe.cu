@@ -171,18 +171,7 @@ __global__ void __launch_bounds__(kGemmThreads)
     if (live) {
       const bf16* const xb = xs[s & 1];
       const bf16* const wb = ws[s & 1];
-#pragma unroll
-      for (int kk = 0; kk < kGemmK / 16; ++kk) {
-        unsigned a[4];
-        ldmatrix_x4(a, xb + (warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kGemmStride + kk * 16 + (lane >> 4) * 8);
-#pragma unroll
-        for (int nt = 0; nt < kGemmCols / 8; nt += 2) {
-          unsigned b[4];
-          ldmatrix_x4(b, wb + (nt * 8 + (lane >> 4) * 8 + (lane & 7)) * kGemmStride + kk * 16 + ((lane >> 3) & 1) * 8);
-          mma(acc[nt], a, b[0], b[1]);
-          mma(acc[nt + 1], a, b[2], b[3]);
-        }
-      }
+      warp_tile_mma<kGemmK>(acc, xb + warp * 16 * kGemmStride, wb, lane);
     }
     __syncthreads();
   }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+#include "kernels/cuda/attention_tile.cuh"
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/tensor_core.cuh"
@@ -68,20 +69,8 @@ __global__ void __launch_bounds__(kThreads)
   const std::int32_t* table = meta.block_tables + meta.table_offsets[meta.row_seq[begin]];
 
   auto load_keys = [&](int j, int buffer) {
-    for (int c = tid; c < kKeys * kChunks; c += kThreads) {
-      const int key = c / kChunks, piece = c % kChunks;
-      const std::int64_t p = static_cast<std::int64_t>(j) * kKeys + key;
-      const bool valid = p < keys;
-      std::int64_t at = 0;
-      if (valid) {
-        const std::int64_t slot =
-            static_cast<std::int64_t>(table[p / meta.page_size]) * meta.page_size + p % meta.page_size;
-        at = slot * kv_width + kvh * D + piece * 8;
-      }
-      const int to = (buffer * kKeys + key) * kStride + piece * 8;
-      copy16_async(ks + to, k_cache + at, valid);
-      copy16_async(vs + to, v_cache + at, valid);
-    }
+    load_kv_tile<D, kKeys, kThreads>(ks + buffer * kKeys * kStride, vs + buffer * kKeys * kStride, k_cache, v_cache,
+                                     table, meta.page_size, kv_width, kvh, static_cast<std::int64_t>(j) * kKeys, keys);
   };
   if (key_tiles > 0) load_keys(0, 0);
   commit_async();
@@ -101,75 +90,19 @@ __global__ void __launch_bounds__(kThreads)
     const int first_key = j * kKeys;
     // Causal: a warp whose rows all end before this tile skips it.
     if (first_key <= warp_last) {
-      const bf16* const kb = ks + (j & 1) * kKeys * kStride;
-      const bf16* const vb = vs + (j & 1) * kKeys * kStride;
       float s[kKeys / 8][4] = {};
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        unsigned a[4];
-        ldmatrix_x4(a, qs + (warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kStride + kk * 16 + (lane >> 4) * 8);
-#pragma unroll
-        for (int nt = 0; nt < kKeys / 8; nt += 2) {
-          unsigned b[4];
-          ldmatrix_x4(b, kb + (nt * 8 + (lane >> 4) * 8 + (lane & 7)) * kStride + kk * 16 + ((lane >> 3) & 1) * 8);
-          mma(s[nt], a, b[0], b[1]);
-          mma(s[nt + 1], a, b[2], b[3]);
-        }
-      }
-      // Scale into base 2, mask the future, and find the rows' new maxima
-      // (a row's four owners combine theirs by shuffles).
-      float top[2] = {m[0], m[1]};
+      warp_tile_mma<D>(s, qs + warp * 16 * kStride, ks + (j & 1) * kKeys * kStride, lane);
+      // Scale into base 2 and mask the future.
 #pragma unroll
       for (int nt = 0; nt < kKeys / 8; ++nt) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = first_key + nt * 8 + 2 * t + (e & 1);
-          const float v = key <= position[e >> 1] ? s[nt][e] * scale_log2 : -INFINITY;
-          s[nt][e] = v;
-          top[e >> 1] = fmaxf(top[e >> 1], v);
+          s[nt][e] = key <= position[e >> 1] ? s[nt][e] * scale_log2 : -INFINITY;
         }
       }
-      float base[2], correction[2], row_sum[2] = {0.0f, 0.0f};
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffffu, top[i], 1));
-        top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffffu, top[i], 2));
-        base[i] = top[i] == -INFINITY ? 0.0f : top[i];  // a row with nothing visible yet
-        correction[i] = exp2f(m[i] - base[i]);          // 0 while m is -inf
-        m[i] = top[i];
-      }
-#pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          s[nt][e] = exp2f(s[nt][e] - base[e >> 1]);
-          row_sum[e >> 1] += s[nt][e];
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < 2; ++i) l[i] = l[i] * correction[i] + row_sum[i];
-#pragma unroll
-      for (int dn = 0; dn < D / 8; ++dn) {
-        o[dn][0] *= correction[0];
-        o[dn][1] *= correction[0];
-        o[dn][2] *= correction[1];
-        o[dn][3] *= correction[1];
-      }
-      // O += P V: two S n-tiles make one A fragment of P.
-#pragma unroll
-      for (int kk = 0; kk < kKeys / 16; ++kk) {
-        const unsigned a[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                               pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                               pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-        for (int dn = 0; dn < D / 8; dn += 2) {
-          unsigned b[4];
-          ldmatrix_x4_trans(b,
-                            vb + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kStride + dn * 8 + (lane >> 4) * 8);
-          mma(o[dn], a, b[0], b[1]);
-          mma(o[dn + 1], a, b[2], b[3]);
-        }
-      }
+      online_softmax_step(s, m, l, o);
+      accumulate_pv<D>(o, s, vs + (j & 1) * kKeys * kStride, lane);
     }
     __syncthreads();  // the buffer is refilled next iteration
   }

@@ -50,4 +50,25 @@ __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
   return *reinterpret_cast<const unsigned*>(&v);
 }
 
+// c[nt] += A B^T for a warp: A its 16 rows, B kTiles * 8 rows, both D
+// columns wide in shared memory with rows D + 8 elements apart (attention's
+// S = Q K^T, a GEMM's X W^T). a16 and b point at the first rows.
+template <int D, int kTiles>
+__device__ __forceinline__ void warp_tile_mma(float (&c)[kTiles][4], const __nv_bfloat16* a16, const __nv_bfloat16* b,
+                                              int lane) {
+  constexpr int kStride = D + 8;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    unsigned a[4];
+    ldmatrix_x4(a, a16 + ((lane & 7) + ((lane >> 3) & 1) * 8) * kStride + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+    for (int nt = 0; nt < kTiles; nt += 2) {
+      unsigned bf[4];
+      ldmatrix_x4(bf, b + (nt * 8 + (lane >> 4) * 8 + (lane & 7)) * kStride + kk * 16 + ((lane >> 3) & 1) * 8);
+      mma(c[nt], a, bf[0], bf[1]);
+      mma(c[nt + 1], a, bf[2], bf[3]);
+    }
+  }
+}
+
 }  // namespace arle::kernels::cuda

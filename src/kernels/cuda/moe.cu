@@ -144,7 +144,8 @@ __global__ void __launch_bounds__(kGemmThreads)
   const std::int64_t n0 = static_cast<std::int64_t>(blockIdx.y) * kGemmCols;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, gr = lane >> 2, t = lane & 3;
 
-  auto load = [&](std::int64_t k0, int stage) {
+  auto load = [&](int step, int stage) {
+    const std::int64_t k0 = static_cast<std::int64_t>(step) * kGemmK;
     for (int c = tid; c < kMoeTileRows * (kGemmK / 8); c += kGemmThreads) {
       const int row = c / (kGemmK / 8), piece = c % (kGemmK / 8);
       const std::int64_t col = k0 + piece * 8;
@@ -160,13 +161,7 @@ __global__ void __launch_bounds__(kGemmThreads)
   float acc[kGemmCols / 8][4] = {};
   const bool live = warp * 16 < rows;  // a warp past the tile's rows only helps load
   for (int s = 0; s < steps; ++s) {
-    if (s + 1 < steps) {
-      load(static_cast<std::int64_t>(s + 1) * kGemmK, (s + 1) & 1);
-      commit_async();
-      wait_async<1>();
-    } else {
-      wait_async<0>();
-    }
+    prefetch_next_and_wait(s, steps, load);
     __syncthreads();
     if (live) {
       const bf16* const xb = xs[s & 1];

@@ -79,13 +79,7 @@ __global__ void __launch_bounds__(kThreads)
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
   const int position[2] = {row_position[warp * 16 + g], row_position[warp * 16 + g + 8]};
   for (int j = 0; j < key_tiles; ++j) {
-    if (j + 1 < key_tiles) {
-      load_keys(j + 1, (j + 1) & 1);
-      commit_async();
-      wait_async<1>();
-    } else {
-      wait_async<0>();
-    }
+    prefetch_next_and_wait(j, key_tiles, load_keys);
     __syncthreads();
     const int first_key = j * kKeys;
     // Causal: a warp whose rows all end before this tile skips it.

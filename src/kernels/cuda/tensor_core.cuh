@@ -25,6 +25,20 @@ __device__ __forceinline__ void wait_async() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// Double buffering over `steps` tiles: starts loading tile j + 1 into
+// buffer (j + 1) & 1 (load(tile, buffer) issues its cp.async copies), then
+// waits until tile j has landed. The caller syncs the block before reading.
+template <typename Load>
+__device__ __forceinline__ void prefetch_next_and_wait(int j, int steps, const Load& load) {
+  if (j + 1 < steps) {
+    load(j + 1, (j + 1) & 1);
+    commit_async();
+    wait_async<1>();
+  } else {
+    wait_async<0>();
+  }
+}
+
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const __nv_bfloat16* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])

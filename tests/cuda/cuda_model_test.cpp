@@ -153,9 +153,12 @@ TEST(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
 // Decode steps replayed from CUDA graphs (batch sizes on a bucket and padded
 // up to one) give what eager steps give. Attention splits differ between the
 // two (a graph keeps the count for the longest context), so the same margin
-// rule applies as above.
-TEST(CudaGraphs, ReplayedDecodeMatchesEagerSteps) {
-  const std::string dir = fixture_model_dir("qwen3-tiny");
+// rule applies as above. Dense and MoE (routing and grouped GEMMs run on
+// the device, so MoE decode is graphed too).
+class CudaGraphs : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CudaGraphs, ReplayedDecodeMatchesEagerSteps) {
+  const std::string dir = fixture_model_dir(GetParam());
   std::unique_ptr<model::CausalLm> graphed = model::load_causal_lm(dir, model::Backend::kCuda, true);
   std::unique_ptr<model::CausalLm> eager = model::load_causal_lm(dir, model::Backend::kCuda, false);
   std::unique_ptr<text::Tokenizer> tokenizer = text::Tokenizer::load(dir);
@@ -195,10 +198,15 @@ TEST(CudaGraphs, ReplayedDecodeMatchesEagerSteps) {
   const auto* cuda = dynamic_cast<const model::CudaDecoderLm*>(graphed.get());
   ASSERT_NE(cuda, nullptr);
   EXPECT_GE(cuda->captured_graphs(), 4);  // buckets 1, 2, 4, 8, 24 and the ones finishing requests pass through
-  std::printf("graphs: %lld captured, %zu tokens compared\n", static_cast<long long>(cuda->captured_graphs()),
-              compared);
-  EXPECT_GT(compared, 100u);
+  std::printf("graphs (%s): %lld captured, %zu tokens compared\n", GetParam(),
+              static_cast<long long>(cuda->captured_graphs()), compared);
+  // The random MoE fixture has near ties in most positions (97 clear of 337
+  // against transformers), so its greedy runs stop early.
+  EXPECT_GT(compared, std::string(GetParam()) == "qwen3-tiny" ? 100u : 5u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaGraphs, ::testing::Values("qwen3-tiny", "qwen3-moe-tiny"),
+                         [](const auto& info) { return fixture_param_name(info.param); });
 
 // The memory plan fixes the logits buffer (256 rows here): a 700-token
 // prompt with prompt logprobs needs 700 logits rows in one step, computed in

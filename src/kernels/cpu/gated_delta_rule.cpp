@@ -46,7 +46,7 @@ void gated_delta_rule_recurrent(const DeltaRuleInputs& in, float* state, float* 
 void gated_delta_rule_chunked(const DeltaRuleInputs& in, float* state, float* out, std::int64_t ldo,
                               std::int64_t chunk) {
   const std::int64_t dk = in.k_dim, dv = in.v_dim, c = std::max<std::int64_t>(chunk, 1);
-  std::vector<float> G(c), T(c * c), A(c * c), Vt(c * dv), Kt(c * dk), U(c * dv), S0(dk * dv);
+  std::vector<float> G(c), Gexp(c), decay(c * c), T(c * c), A(c * c), Vt(c * dv), Kt(c * dk), U(c * dv), S0(dk * dv);
   for (std::int64_t t0 = 0; t0 < in.tokens; t0 += c) {
     const std::int64_t n = std::min(c, in.tokens - t0);
     auto q = [&](std::int64_t i) { return in.q + (t0 + i) * in.ldq; };
@@ -55,6 +55,11 @@ void gated_delta_rule_chunked(const DeltaRuleInputs& in, float* state, float* ou
     auto beta = [&](std::int64_t i) { return in.beta[(t0 + i) * in.ldg]; };
     float cumulative = 0.0f;
     for (std::int64_t i = 0; i < n; ++i) G[i] = cumulative += in.g[(t0 + i) * in.ldg];
+    // decay[i][j] = exp(G_i - G_j) for j <= i: what token j's contribution
+    // has decayed by at token i; the UT transform and A both use it.
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t j = 0; j <= i; ++j) decay[i * c + j] = std::exp(G[i] - G[j]);
+    }
 
     // The UT transform T = (I + B)^-1, B[i][m] = beta_i exp(G_i - G_m) k_i.k_m
     // for m < i: unit lower-triangular, row by row (T[i][j] needs rows < i).
@@ -63,12 +68,13 @@ void gated_delta_rule_chunked(const DeltaRuleInputs& in, float* state, float* ou
       std::fill(Ti, Ti + n, 0.0f);
       Ti[i] = 1.0f;
       for (std::int64_t m = 0; m < i; ++m) {
-        const float b = beta(i) * std::exp(G[i] - G[m]) * dot(k(i), k(m), dk);
+        const float b = beta(i) * decay[i * c + m] * dot(k(i), k(m), dk);
         const float* Tm = T.data() + m * c;
         for (std::int64_t j = 0; j <= m; ++j) Ti[j] -= b * Tm[j];
       }
     }
     // Vt = T diag(beta) V, Kt = T diag(beta exp G) K; A = causal Q K^T with decay.
+    for (std::int64_t j = 0; j < n; ++j) Gexp[j] = std::exp(G[j]);
     for (std::int64_t i = 0; i < n; ++i) {
       float* vt = Vt.data() + i * dv;
       float* kt = Kt.data() + i * dk;
@@ -77,8 +83,8 @@ void gated_delta_rule_chunked(const DeltaRuleInputs& in, float* state, float* ou
       for (std::int64_t j = 0; j <= i; ++j) {
         const float tij = T[i * c + j] * beta(j);
         axpy(tij, v(j), vt, dv);
-        axpy(tij * std::exp(G[j]), k(j), kt, dk);
-        A[i * c + j] = std::exp(G[i] - G[j]) * dot(q(i), k(j), dk);
+        axpy(tij * Gexp[j], k(j), kt, dk);
+        A[i * c + j] = decay[i * c + j] * dot(q(i), k(j), dk);
       }
     }
 
@@ -92,15 +98,13 @@ void gated_delta_rule_chunked(const DeltaRuleInputs& in, float* state, float* ou
       // O[i] = exp(G_i) S0^T q_i + sum_{j <= i} A[i][j] U[j]
       float* o = out + (t0 + i) * ldo;
       std::fill(o, o + dv, 0.0f);
-      const float decay = std::exp(G[i]);
-      for (std::int64_t a = 0; a < dk; ++a) axpy(decay * q(i)[a], S0.data() + a * dv, o, dv);
+      for (std::int64_t a = 0; a < dk; ++a) axpy(Gexp[i] * q(i)[a], S0.data() + a * dv, o, dv);
       for (std::int64_t j = 0; j <= i; ++j) axpy(A[i * c + j], U.data() + j * dv, o, dv);
     }
     // S = exp(G_last) S0 + sum_j exp(G_last - G_j) k_j U[j]^T
-    const float last = G[n - 1], chunk_decay = std::exp(last);
-    for (std::int64_t i = 0; i < dk * dv; ++i) state[i] = chunk_decay * S0[i];
+    for (std::int64_t i = 0; i < dk * dv; ++i) state[i] = Gexp[n - 1] * S0[i];
     for (std::int64_t j = 0; j < n; ++j) {
-      const float w = std::exp(last - G[j]);
+      const float w = decay[(n - 1) * c + j];
       for (std::int64_t a = 0; a < dk; ++a) axpy(w * k(j)[a], U.data() + j * dv, state + a * dv, dv);
     }
   }

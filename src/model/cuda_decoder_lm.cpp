@@ -142,9 +142,7 @@ void CudaDecoderLm::prepare(std::int64_t max_rows, std::int64_t max_sequences) {
   reserve_samples(std::max(logit_rows, max_sequences));
   // Metadata of a full step (rows, sampling rows and their adjustments, page
   // tables); only an unusually long list of adjustments grows it later.
-  const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3 + 4;
-  ws_.metadata =
-      kc::device_empty({max_rows * per_row + 5 * kGraphAdjustments + kGraphTableWords}, DType::kI32, device_);
+  ws_.metadata = kc::device_empty({metadata_words(max_rows)}, DType::kI32, device_);
   if (use_graphs_) graph_metadata();
   prepared_ = true;
 }
@@ -156,27 +154,35 @@ std::optional<CausalLm::DeviceMemory> CudaDecoderLm::device_memory() const {
   DeviceMemory m;
   m.total = total;
   m.free = free;
-  for (const Tensor* t : {&ws_.residual,  &ws_.h,           &ws_.qkv,
-                          &ws_.attention, &ws_.o,           &ws_.mlp_out,
-                          &ws_.gate_up,   &ws_.act,         &ws_.attention_scratch,
-                          &ws_.last,      &ws_.logits,      &ws_.metadata,
-                          &ws_.samples,   &ws_.moe_router,  &ws_.moe_meta,
-                          &ws_.moe_x,     &ws_.moe_gate_up, &ws_.moe_act,
-                          &ws_.moe_y,     &graph_metadata_}) {
-    if (t->defined()) m.workspace += t->nbytes();
-  }
+  m.workspace = ws_.bytes() + (graph_metadata_.defined() ? graph_metadata_.nbytes() : 0);
   m.workspace += gemm_->workspace_bytes();
   return m;
 }
 
 const Tensor& CudaDecoderLm::graph_metadata() {
   if (!graph_metadata_.defined()) {
-    // Room for the largest bucket: fixed parts per row, then the capacities.
-    const std::int64_t per_row = 2 + 2 * config_.head_dim + 12 + 3;
-    graph_metadata_ = kc::device_empty({CudaGraphs::kMaxRows * per_row + 5 * kGraphAdjustments + kGraphTableWords},
-                                       DType::kI32, device_);
+    graph_metadata_ = kc::device_empty({metadata_words(CudaGraphs::kMaxRows)}, DType::kI32, device_);
   }
   return graph_metadata_;
+}
+
+std::int64_t CudaDecoderLm::metadata_words(std::int64_t rows) const {
+  // Per row: token id, logit row, rotary cos and sin, sampling parameters,
+  // sequence, position and table offset, and query tiles or single rows (at
+  // most one word a row; four leave slack); then the adjustments and tables.
+  const std::int64_t per_row = 2 + 2 * config_.head_dim + kSamplingRowWords + 3 + 4;
+  return rows * per_row + kSamplingAdjustmentWords * kGraphAdjustments + kGraphTableWords;
+}
+
+std::uint64_t CudaDecoderLm::Workspace::bytes() const {
+  std::uint64_t total = 0;
+  for (const Tensor* t :
+       {&residual, &h,      &qkv,      &attention, &o,          &mlp_out,  &gate_up,     &act,   &attention_scratch,
+        &last,     &logits, &metadata, &samples,   &moe_router, &moe_meta, &moe_weights, &moe_x, &moe_gate_up,
+        &moe_act,  &moe_y}) {
+    if (t->defined()) total += t->nbytes();
+  }
+  return total;
 }
 
 void CudaDecoderLm::reserve_samples(std::int64_t rows) {

@@ -92,6 +92,9 @@ class CudaDecoderLm final : public CausalLm {
   void reserve_samples(std::int64_t rows);
   // The graph steps' metadata buffer, allocated on first use.
   const Tensor& graph_metadata();
+  // Metadata words a step of `rows` rows needs (short of unusually many
+  // sampling adjustments or page-table words).
+  std::int64_t metadata_words(std::int64_t rows) const;
 
   struct Workspace {
     std::int64_t rows = 0, logit_rows = 0;
@@ -99,6 +102,7 @@ class CudaDecoderLm final : public CausalLm {
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
     Tensor last, logits, metadata, samples;
     Tensor moe_router, moe_meta, moe_weights, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
+    std::uint64_t bytes() const;                                                   // of every buffer above
   };
   // A graph step's sampling adjustments and page-table words must fit these
   // (else it runs eagerly).

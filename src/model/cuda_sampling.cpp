@@ -19,9 +19,6 @@ static_assert(sizeof(kc::SampleRowParams) % 4 == 0 && sizeof(kc::SampleAdjustmen
 
 namespace {
 
-constexpr std::int64_t kRowWords = sizeof(kc::SampleRowParams) / 4;
-constexpr std::int64_t kAdjustWords = sizeof(kc::SampleAdjustment) / 4;
-
 template <typename T>
 void append_words(std::vector<std::int32_t>& words, const T& value) {
   const std::size_t at = words.size();
@@ -108,7 +105,7 @@ CudaSamplingLayout pack_sampling_rows(const std::vector<SamplingRow>& rows, std:
       append_words(words, kc::SampleAdjustment{a.token, a.bias, a.count, flags, 0.0f});
     }
   }
-  words.resize(words.size() + static_cast<std::size_t>((layout.adjustments - adjust) * kAdjustWords), 0);
+  words.resize(words.size() + static_cast<std::size_t>((layout.adjustments - adjust) * kSamplingAdjustmentWords), 0);
   return layout;
 }
 
@@ -118,14 +115,14 @@ void sample_rows(const Tensor& logits, const Tensor& metadata, std::int64_t at, 
   if (logits.dtype() != DType::kF32 || logits.dim() != 2 || !logits.is_contiguous()) {
     throw_error(ErrorCode::kInvalidArgument, "sample_rows: logits must be contiguous float32 [rows, vocab]");
   }
-  if (at + layout.rows * kRowWords + layout.adjustments * kAdjustWords > metadata.numel() ||
+  if (at + layout.rows * kSamplingRowWords + layout.adjustments * kSamplingAdjustmentWords > metadata.numel() ||
       out.numel() < layout.rows * kc::kSampleOutputWords) {
     throw_error(ErrorCode::kInvalidArgument, "sample_rows: the metadata or output buffer is too small");
   }
   auto* words = static_cast<std::int32_t*>(metadata.raw_data()) + at;
   kc::launch_sample_rows(static_cast<float*>(logits.raw_data()), logits.size(1),
                          reinterpret_cast<const kc::SampleRowParams*>(words), layout.rows,
-                         reinterpret_cast<kc::SampleAdjustment*>(words + layout.rows * kRowWords),
+                         reinterpret_cast<kc::SampleAdjustment*>(words + layout.rows * kSamplingRowWords),
                          static_cast<std::int32_t*>(out.raw_data()), first_row, first_row + logits.size(0), stream);
 }
 

@@ -7,12 +7,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cuda/kernels.h"
 #include "model/sampling_row.h"
 #include "tensor/tensor.h"
 
 struct CUstream_st;
 
 namespace arle::model {
+
+// Words one packed sampling row and one packed adjustment take.
+inline constexpr std::int64_t kSamplingRowWords = sizeof(kernels::cuda::SampleRowParams) / 4;
+inline constexpr std::int64_t kSamplingAdjustmentWords = sizeof(kernels::cuda::SampleAdjustment) / 4;
 
 struct CudaSamplingLayout {
   std::int64_t rows = 0, adjustments = 0;  // counts; params first, then adjustments

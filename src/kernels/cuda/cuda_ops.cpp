@@ -433,9 +433,8 @@ void paged_attention(const Tensor& q, const PagedBatch& batch, const Tensor& k_c
   // the shape allows.
   const bool grouped = bf16 && decode_attention_supports(q_heads, kv_heads, head_dim) &&
                        aligned16(q.raw_data(), q.row_stride()) && aligned16(k_cache.raw_data(), head_dim);
-  const std::int64_t splits = grouped
-                                  ? decode_attention_splits(rows, kv_heads, batch.max_context, multiprocessors(device))
-                                  : paged_attention_splits(rows, q_heads, batch.max_context, multiprocessors(device));
+  const std::int64_t splits =
+      paged_attention_splits(rows, grouped ? kv_heads : q_heads, batch.max_context, multiprocessors(device));
   Tensor scratch = workspace;
   const std::int64_t needed = rows * q_heads * splits * (head_dim + 2);
   if (splits > 1 && (!scratch.defined() || scratch.dtype() != DType::kF32 || scratch.numel() < needed)) {

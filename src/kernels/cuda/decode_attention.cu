@@ -167,14 +167,6 @@ bool decode_attention_supports(std::int64_t q_heads, std::int64_t kv_heads, std:
   return (head_dim == 64 || head_dim == 128 || head_dim == 256) && q_heads / kv_heads <= kGroupRows;
 }
 
-std::int64_t decode_attention_splits(std::int64_t rows, std::int64_t kv_heads, std::int64_t max_context,
-                                     int multiprocessors) {
-  const std::int64_t blocks = rows * kv_heads;
-  const std::int64_t wanted = (4 * static_cast<std::int64_t>(multiprocessors) + blocks - 1) / blocks;
-  const std::int64_t most = (max_context + kKeys - 1) / kKeys;
-  return wanted < most ? (wanted > 1 ? wanted : 1) : (most > 1 ? most : 1);
-}
-
 void launch_decode_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                              const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
                              float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,

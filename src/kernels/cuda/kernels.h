@@ -107,11 +107,9 @@ inline constexpr std::int64_t kPrefillTileRows = 64;
 // launch_paged_attention for its rows (or the row list), bf16 only, head_dim
 // 64, 128 or 256 and at most 16 query heads per kv head; one block per (row,
 // kv head, split) reads each K/V byte once for the group. Splits (from
-// decode_attention_splits) merge as in launch_paged_attention, with the same
-// workspace bound.
+// paged_attention_splits with kv_heads blocks per row) merge as in
+// launch_paged_attention, with the same workspace bound.
 bool decode_attention_supports(std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim);
-std::int64_t decode_attention_splits(std::int64_t rows, std::int64_t kv_heads, std::int64_t max_context,
-                                     int multiprocessors);
 void launch_decode_attention(const void* q, std::int64_t ldq, const PagedMeta& meta, const void* k_cache,
                              const void* v_cache, std::int64_t q_heads, std::int64_t kv_heads, std::int64_t head_dim,
                              float scale, void* out, std::int64_t ldo, std::int64_t splits, float* workspace,
@@ -122,10 +120,11 @@ void launch_decode_attention(const void* q, std::int64_t ldq, const PagedMeta& m
 void launch_split_merge(const float* workspace, std::int64_t rows, std::int64_t q_heads, std::int64_t head_dim,
                         std::int64_t splits, void* out, std::int64_t ldo, const std::int32_t* row_list, bool bf16,
                         CUstream_st* stream);
-// Splits for `rows` rows of at most `max_context` positions on a GPU of
-// `multiprocessors` SMs: enough blocks for about four per SM, chunks of at
-// least 64 positions.
-std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std::int64_t max_context,
+// Splits for `rows` rows of at most `max_context` positions, each row taking
+// `blocks_per_row` blocks per split (query heads for the CUDA-core kernel,
+// kv heads for the tensor-core one), on a GPU of `multiprocessors` SMs:
+// enough blocks for about four per SM, chunks of at least 64 positions.
+std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t blocks_per_row, std::int64_t max_context,
                                     int multiprocessors);
 
 }  // namespace arle::kernels::cuda

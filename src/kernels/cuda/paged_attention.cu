@@ -206,10 +206,10 @@ void launch_paged_kv_write(const void* k, const void* v, std::int64_t ld, const 
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
-std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t q_heads, std::int64_t max_context,
+std::int64_t paged_attention_splits(std::int64_t rows, std::int64_t blocks_per_row, std::int64_t max_context,
                                     int multiprocessors) {
-  const std::int64_t pairs = rows * q_heads;
-  const std::int64_t wanted = (4 * static_cast<std::int64_t>(multiprocessors) + pairs - 1) / pairs;
+  const std::int64_t blocks = rows * blocks_per_row;
+  const std::int64_t wanted = (4 * static_cast<std::int64_t>(multiprocessors) + blocks - 1) / blocks;
   const std::int64_t most = (max_context + 63) / 64;
   return std::max<std::int64_t>(1, std::min(wanted, most));
 }

@@ -240,12 +240,16 @@ TEST_P(CudaOps, HeadNormRopeMatchesCpu) {
 }
 
 TEST_P(CudaOps, SiluAndMulMatchesCpu) {
-  const Tensor wide = rounded(random_f32({7, 2 * 1000 + 16}, 13, -4.0f, 4.0f), dtype());
-  const Tensor gate_up = wide.narrow_cols(0, 2000);
-  const Tensor want = ops::silu_and_mul(gate_up.to_f32());
-  Tensor out = poisoned({7, 1000}, dtype());
-  silu_and_mul(to_device(wide, dtype()).narrow_cols(0, 2000), out);
-  EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+  // 1000: the 16-byte vector path; 1001: the one-element path.
+  for (const std::int64_t d : {1000, 1001}) {
+    SCOPED_TRACE(::testing::Message() << "d " << d);
+    const Tensor wide = rounded(random_f32({7, 2 * d + 16}, 13, -4.0f, 4.0f), dtype());
+    const Tensor gate_up = wide.narrow_cols(0, 2 * d);
+    const Tensor want = ops::silu_and_mul(gate_up.to_f32());
+    Tensor out = poisoned({7, d}, dtype());
+    silu_and_mul(to_device(wide, dtype()).narrow_cols(0, 2 * d), out);
+    EXPECT_LT(relative_error(to_host_f32(out), want), tolerance(dtype()));
+  }
 }
 
 TEST_P(CudaOps, AddMatchesCpu) {
@@ -407,7 +411,7 @@ void expect_paged_attention_matches_cpu(const PagedCase& c, DType dtype) {
     std::int64_t q, kv, dim;
   };
   for (const Heads h : {Heads{4, 4, 8}, Heads{8, 2, 16}, Heads{16, 8, 32}, Heads{14, 2, 64}, Heads{8, 1, 128},
-                        Heads{4, 2, 256}, Heads{16, 1, 64}, Heads{6, 3, 40}}) {
+                        Heads{4, 2, 256}, Heads{16, 1, 64}, Heads{6, 3, 40}, Heads{6, 6, 128}, Heads{3, 3, 256}}) {
     SCOPED_TRACE(testing::Message() << c.rows() << " rows, " << h.q << " q heads, " << h.kv << " kv heads of "
                                     << h.dim);
     const Tensor k_cache = rounded(random_f32({c.pages, c.page_size, h.kv, h.dim}, 17), dtype);

@@ -1,10 +1,12 @@
 // ARLE's own element-wise and per-row CUDA kernels (see kernels.h): float32
-// math on float32 or bf16 storage, one block per row (or per row and head),
-// warp-shuffle reductions.
+// math on float32 or bf16 storage, one block per row or one warp per (row,
+// head), warp-shuffle reductions, 16-byte loads where the shapes allow.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/device_helpers.cuh"
@@ -22,113 +24,154 @@ __global__ void embedding_kernel(const std::int32_t* ids, const T* table, std::i
 }
 
 // R: the residual's storage (float32 keeps the running sum exact across
-// layers; or T).
-template <typename T, typename R>
+// layers; or T). kVec elements per load (4 when the width and strides allow,
+// else 1); the row waits in shared memory as float32 between the two passes.
+template <typename T, typename R, int kVec>
 __global__ void rms_norm_kernel(const T* x, std::int64_t ldx, R* residual, std::int64_t ldr, const T* w, T* out,
-                                std::int64_t ldo, std::int64_t width, float eps, bool offset) {
+                                std::int64_t ldo, int width, float eps, bool offset) {
   extern __shared__ float row[];  // width floats, then 32 for the reduction
   float* scratch = row + width;
   const std::int64_t r = blockIdx.x;
+  const T* const xr = x + r * ldx;
+  R* const rr = residual ? residual + r * ldr : nullptr;
   float sum = 0.0f;
-  for (std::int64_t i = threadIdx.x; i < width; i += blockDim.x) {
-    float v = load(x + r * ldx + i);
-    if (residual) {
-      v += load(residual + r * ldr + i);
-      store(residual + r * ldr + i, v);
+  for (int i = threadIdx.x * kVec; i < width; i += blockDim.x * kVec) {
+    const Vec<T, kVec> xv = load_vec<T, kVec>(xr + i);
+    Vec<R, kVec> rv;
+    if (rr) rv = load_vec<R, kVec>(rr + i);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) {
+      float v = load(&xv.v[e]);
+      if (rr) {
+        v += load(&rv.v[e]);
+        store(&rv.v[e], v);
+      }
+      row[i + e] = v;
+      sum += v * v;
     }
-    row[i] = v;
-    sum += v * v;
+    if (rr) store_vec(rr + i, rv);
   }
   const float inv = rsqrtf(block_sum(sum, scratch) / static_cast<float>(width) + eps);
-  for (std::int64_t i = threadIdx.x; i < width; i += blockDim.x) {
-    const float g = load(w + i);
-    store(out + r * ldo + i, row[i] * inv * (offset ? 1.0f + g : g));
+  T* const outr = out + r * ldo;
+  for (int i = threadIdx.x * kVec; i < width; i += blockDim.x * kVec) {
+    const Vec<T, kVec> wv = load_vec<T, kVec>(w + i);
+    Vec<T, kVec> ov;
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) {
+      const float g = load(&wv.v[e]);
+      store(&ov.v[e], row[i + e] * inv * (offset ? 1.0f + g : g));
+    }
+    store_vec(outr + i, ov);
   }
 }
 
-// Loads one head into shared memory (`head`, head_dim floats) and applies
-// RMSNorm with norm_w when given; every thread must call it.
+// Element i of the loaded head after RoPE with the row's cos/sin.
+__device__ __forceinline__ float rotated(const float* head, int i, const float* c, const float* s, int rotary_dim,
+                                         bool neox) {
+  if (i >= rotary_dim) return head[i];
+  const int half = rotary_dim / 2;
+  if (neox) {
+    const int k = i < half ? i : i - half;
+    return i < half ? head[i] * c[k] - head[i + half] * s[k] : head[i] * c[k] + head[i - half] * s[k];
+  }
+  const int k = i / 2;
+  return (i & 1) == 0 ? head[i] * c[k] - head[i + 1] * s[k] : head[i] * c[k] + head[i - 1] * s[k];
+}
+
+// One warp's work on one head: src's head_dim elements, RMSNorm with norm_w
+// when given, RoPE with the row's cos/sin (c, s), written to dst (which may
+// be src). The normed head waits in `head` (head_dim floats of shared
+// memory, the warp's own) because RoPE pairs elements other lanes loaded.
+// head_norm_rope and qkv_norm_rope_write both run it, so they agree bit
+// for bit.
 template <typename T>
-__device__ void load_normed_head(const T* v, std::int64_t head_dim, const T* norm_w, float eps, bool norm_offset,
-                                 float* head, float* scratch) {
+__device__ __forceinline__ void norm_rope_head(const T* src, T* dst, int head_dim, const T* norm_w, float eps,
+                                               bool norm_offset, const float* c, const float* s, int rotary_dim,
+                                               bool neox, float* head, int lane) {
   float sum = 0.0f;
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) {
-    head[i] = load(v + i);
+  for (int i = lane; i < head_dim; i += 32) {
+    head[i] = load(src + i);
     sum += head[i] * head[i];
   }
   if (norm_w) {
-    const float inv = rsqrtf(block_sum(sum, scratch) / static_cast<float>(head_dim) + eps);
-    for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) {
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const float inv = rsqrtf(sum / static_cast<float>(head_dim) + eps);
+    for (int i = lane; i < head_dim; i += 32) {
       const float g = load(norm_w + i);
       head[i] = head[i] * inv * (norm_offset ? 1.0f + g : g);
     }
   }
-  __syncthreads();
+  __syncwarp();
+  for (int i = lane; i < head_dim; i += 32) store(dst + i, rotated(head, i, c, s, rotary_dim, neox));
 }
 
-// Element i of the loaded head after RoPE with the row's cos/sin.
-__device__ __forceinline__ float rotated(const float* head, std::int64_t i, const float* c, const float* s,
-                                         std::int64_t rotary_dim, bool neox) {
-  if (i >= rotary_dim) return head[i];
-  const std::int64_t half = rotary_dim / 2;
-  if (neox) {
-    const std::int64_t k = i < half ? i : i - half;
-    return i < half ? head[i] * c[k] - head[i + half] * s[k] : head[i] * c[k] + head[i - half] * s[k];
-  }
-  const std::int64_t k = i / 2;
-  return (i & 1) == 0 ? head[i] * c[k] - head[i + 1] * s[k] : head[i] * c[k] + head[i - 1] * s[k];
-}
+// Both kernels below: one warp per (row, head), kHeadsPerBlock to a block,
+// no block-wide syncs (a warp past the end returns at once).
+constexpr int kHeadsPerBlock = 8;
 
 template <typename T>
-__global__ void head_norm_rope_kernel(T* x, std::int64_t ldx, std::int64_t heads, std::int64_t head_dim,
-                                      const T* norm_w, float eps, bool norm_offset, const float* cos, const float* sin,
-                                      std::int64_t rotary_dim, bool neox) {
-  extern __shared__ float head[];  // head_dim floats, then 32 for the reduction
-  const std::int64_t r = blockIdx.x, h = blockIdx.y;
-  T* v = x + r * ldx + h * head_dim;
-  load_normed_head(v, head_dim, norm_w, eps, norm_offset, head, head + head_dim);
-  const float* c = cos + r * (rotary_dim / 2);
-  const float* s = sin + r * (rotary_dim / 2);
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x)
-    store(v + i, rotated(head, i, c, s, rotary_dim, neox));
+__global__ void __launch_bounds__(kHeadsPerBlock * 32)
+    head_norm_rope_kernel(T* x, std::int64_t ldx, int rows, int heads, int head_dim, const T* norm_w, float eps,
+                          bool norm_offset, const float* cos, const float* sin, int rotary_dim, bool neox) {
+  extern __shared__ float heads_smem[];  // [kHeadsPerBlock][head_dim]
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const unsigned item = blockIdx.x * kHeadsPerBlock + warp;
+  if (item >= static_cast<unsigned>(rows) * heads) return;
+  const int r = static_cast<int>(item / heads), h = static_cast<int>(item % heads);
+  T* const v = x + r * ldx + static_cast<std::int64_t>(h) * head_dim;
+  const std::int64_t cs = static_cast<std::int64_t>(r) * (rotary_dim / 2);
+  norm_rope_head(v, v, head_dim, norm_w, eps, norm_offset, cos + cs, sin + cs, rotary_dim, neox,
+                 heads_smem + warp * head_dim, lane);
 }
 
-// One block per (row, head of q | k | v): q heads normed and rotated in
-// place, k heads normed and rotated into their cache slot, v heads copied to
-// theirs (padding rows, at position -1, write no cache).
+// Per (row, head of q | k | v): q heads normed and rotated in place, k heads
+// normed and rotated into their cache slot, v heads copied to theirs
+// (padding rows, at position -1, write no cache).
 template <typename T>
-__global__ void qkv_norm_rope_write_kernel(T* qkv, std::int64_t ld, std::int64_t q_heads, std::int64_t kv_heads,
-                                           std::int64_t head_dim, const T* q_norm, const T* k_norm, float eps,
-                                           bool norm_offset, const float* cos, const float* sin,
-                                           std::int64_t rotary_dim, bool neox, PagedMeta meta, T* k_cache, T* v_cache) {
-  extern __shared__ float head[];
-  const std::int64_t r = blockIdx.x, h = blockIdx.y;
-  T* v = qkv + r * ld + h * head_dim;
-  const std::int64_t position = meta.positions[r], kv_width = kv_heads * head_dim;
+__global__ void __launch_bounds__(kHeadsPerBlock * 32)
+    qkv_norm_rope_write_kernel(T* qkv, std::int64_t ld, int rows, int q_heads, int kv_heads, int head_dim,
+                               const T* q_norm, const T* k_norm, float eps, bool norm_offset, const float* cos,
+                               const float* sin, int rotary_dim, bool neox, PagedMeta meta, T* k_cache, T* v_cache) {
+  extern __shared__ float heads_smem[];  // [kHeadsPerBlock][head_dim]
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, all_heads = q_heads + 2 * kv_heads;
+  const unsigned item = blockIdx.x * kHeadsPerBlock + warp;
+  if (item >= static_cast<unsigned>(rows) * all_heads) return;
+  const int r = static_cast<int>(item / all_heads), h = static_cast<int>(item % all_heads);
+  T* const v = qkv + r * ld + static_cast<std::int64_t>(h) * head_dim;
+  const int position = meta.positions[r];
+  const std::int64_t kv_width = static_cast<std::int64_t>(kv_heads) * head_dim;
   const std::int64_t slot = position >= 0 ? paged_slot(meta, r, position) : -1;
   if (h >= q_heads + kv_heads) {
     if (slot < 0) return;
-    T* dst = v_cache + slot * kv_width + (h - q_heads - kv_heads) * head_dim;
-    for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) dst[i] = v[i];
+    T* dst = v_cache + slot * kv_width + static_cast<std::int64_t>(h - q_heads - kv_heads) * head_dim;
+    for (int i = lane; i < head_dim; i += 32) dst[i] = v[i];
     return;
   }
   const bool is_q = h < q_heads;
-  load_normed_head(v, head_dim, is_q ? q_norm : k_norm, eps, norm_offset, head, head + head_dim);
-  T* dst = is_q ? v : (slot >= 0 ? k_cache + slot * kv_width + (h - q_heads) * head_dim : nullptr);
+  T* const dst =
+      is_q ? v : (slot >= 0 ? k_cache + slot * kv_width + static_cast<std::int64_t>(h - q_heads) * head_dim : nullptr);
   if (!dst) return;
-  const float* c = cos + r * (rotary_dim / 2);
-  const float* s = sin + r * (rotary_dim / 2);
-  for (std::int64_t i = threadIdx.x; i < head_dim; i += blockDim.x)
-    store(dst + i, rotated(head, i, c, s, rotary_dim, neox));
+  const std::int64_t cs = static_cast<std::int64_t>(r) * (rotary_dim / 2);
+  norm_rope_head(v, dst, head_dim, is_q ? q_norm : k_norm, eps, norm_offset, cos + cs, sin + cs, rotary_dim, neox,
+                 heads_smem + warp * head_dim, lane);
 }
 
-template <typename T>
-__global__ void silu_and_mul_kernel(const T* in, std::int64_t ldi, T* out, std::int64_t ldo, std::int64_t d) {
+// kVec elements per load: 16 bytes when d and the strides allow, else 1.
+template <typename T, int kVec>
+__global__ void silu_and_mul_kernel(const T* in, std::int64_t ldi, T* out, std::int64_t ldo, int d) {
   const std::int64_t r = blockIdx.y;
-  for (std::int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < d; i += gridDim.x * blockDim.x) {
-    const float g = load(in + r * ldi + i);
-    const float u = load(in + r * ldi + d + i);
-    store(out + r * ldo + i, g / (1.0f + __expf(-g)) * u);
+  const T* const gate = in + r * ldi;
+  const T* const up = gate + d;
+  T* const o = out + r * ldo;
+  for (int i = (blockIdx.x * blockDim.x + threadIdx.x) * kVec; i < d; i += gridDim.x * blockDim.x * kVec) {
+    const Vec<T, kVec> gv = load_vec<T, kVec>(gate + i), uv = load_vec<T, kVec>(up + i);
+    Vec<T, kVec> ov;
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) {
+      const float g = load(&gv.v[e]);
+      store(&ov.v[e], g / (1.0f + __expf(-g)) * load(&uv.v[e]));
+    }
+    store_vec(o + i, ov);
   }
 }
 
@@ -157,6 +200,17 @@ int threads_for(std::int64_t width) {
   int t = 32;
   while (t < 1024 && t < width) t *= 2;
   return t;
+}
+
+// Whether every count is a multiple of n (vector_aligned(n, width, lds...))
+// or every pointer is n-byte aligned (null pointers pass).
+template <typename... Counts>
+bool vector_aligned(std::int64_t n, Counts... counts) {
+  if constexpr ((std::is_pointer_v<Counts> && ...)) {
+    return ((reinterpret_cast<std::uintptr_t>(counts) % n == 0) && ...);
+  } else {
+    return ((counts % n == 0) && ...);
+  }
 }
 
 cudaStream_t as_stream(CUstream_st* s) { return reinterpret_cast<cudaStream_t>(s); }
@@ -196,19 +250,27 @@ void launch_rms_norm(const void* x, std::int64_t ldx, void* residual, std::int64
   if (rows == 0) return;
   const std::size_t smem = (static_cast<std::size_t>(width) + 32) * sizeof(float);
   const unsigned blocks = static_cast<unsigned>(rows);
-  const int threads = threads_for(width);
+  const bool wide = vector_aligned(4, width, ldx, ldr, ldo) && vector_aligned(16, x, residual, w, out);
+  const int per_thread = wide ? 4 : 1;
+  const int threads = static_cast<int>(std::min<std::int64_t>(1024, (width / per_thread + 31) / 32 * 32));
+  auto run = [&](auto* kernel, auto* xt, auto* rt) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(xt)>>;
+    allow_shared_memory(kernel, smem);
+    kernel<<<blocks, threads, smem, as_stream(stream)>>>(
+        xt, ldx, rt, ldr, static_cast<const T*>(w), static_cast<T*>(out), ldo, static_cast<int>(width), eps, offset);
+  };
+  using B = __nv_bfloat16;
+  const auto* xb = static_cast<const B*>(x);
+  const auto* xf = static_cast<const float*>(x);
   if (bf16 && residual_f32) {
-    using T = __nv_bfloat16;
-    allow_shared_memory(rms_norm_kernel<T, float>, smem);
-    rms_norm_kernel<T, float><<<blocks, threads, smem, as_stream(stream)>>>(
-        static_cast<const T*>(x), ldx, static_cast<float*>(residual), ldr, static_cast<const T*>(w),
-        static_cast<T*>(out), ldo, width, eps, offset);
+    wide ? run(rms_norm_kernel<B, float, 4>, xb, static_cast<float*>(residual))
+         : run(rms_norm_kernel<B, float, 1>, xb, static_cast<float*>(residual));
+  } else if (bf16) {
+    wide ? run(rms_norm_kernel<B, B, 4>, xb, static_cast<B*>(residual))
+         : run(rms_norm_kernel<B, B, 1>, xb, static_cast<B*>(residual));
   } else {
-    ARLE_DISPATCH(bf16, T, allow_shared_memory(rms_norm_kernel<T, T>, smem));
-    ARLE_DISPATCH(bf16, T,
-                  rms_norm_kernel<T, T><<<blocks, threads, smem, as_stream(stream)>>>(
-                      static_cast<const T*>(x), ldx, static_cast<T*>(residual), ldr, static_cast<const T*>(w),
-                      static_cast<T*>(out), ldo, width, eps, offset));
+    wide ? run(rms_norm_kernel<float, float, 4>, xf, static_cast<float*>(residual))
+         : run(rms_norm_kernel<float, float, 1>, xf, static_cast<float*>(residual));
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
@@ -217,13 +279,14 @@ void launch_head_norm_rope(void* x, std::int64_t ldx, std::int64_t rows, std::in
                            const void* norm_w, float eps, bool norm_offset, const float* cos, const float* sin,
                            std::int64_t rotary_dim, bool neox, bool bf16, CUstream_st* stream) {
   if (rows == 0 || heads == 0) return;
-  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(heads));
-  const std::size_t smem = (static_cast<std::size_t>(head_dim) + 32) * sizeof(float);
+  const auto blocks = static_cast<unsigned>((rows * heads + kHeadsPerBlock - 1) / kHeadsPerBlock);
+  const std::size_t smem = static_cast<std::size_t>(kHeadsPerBlock) * head_dim * sizeof(float);
   ARLE_DISPATCH(bf16, T, allow_shared_memory(head_norm_rope_kernel<T>, smem));
-  ARLE_DISPATCH(bf16, T,
-                head_norm_rope_kernel<T><<<grid, threads_for(head_dim), smem, as_stream(stream)>>>(
-                    static_cast<T*>(x), ldx, heads, head_dim, static_cast<const T*>(norm_w), eps, norm_offset, cos, sin,
-                    rotary_dim, neox));
+  ARLE_DISPATCH(
+      bf16, T,
+      head_norm_rope_kernel<T><<<blocks, kHeadsPerBlock * 32, smem, as_stream(stream)>>>(
+          static_cast<T*>(x), ldx, static_cast<int>(rows), static_cast<int>(heads), static_cast<int>(head_dim),
+          static_cast<const T*>(norm_w), eps, norm_offset, cos, sin, static_cast<int>(rotary_dim), neox));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -233,14 +296,16 @@ void launch_qkv_norm_rope_write(void* qkv, std::int64_t ld, std::int64_t rows, s
                                 std::int64_t rotary_dim, bool neox, const PagedMeta& meta, void* k_cache, void* v_cache,
                                 bool bf16, CUstream_st* stream) {
   if (rows == 0) return;
-  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(q_heads + 2 * kv_heads));
-  const std::size_t smem = (static_cast<std::size_t>(head_dim) + 32) * sizeof(float);
+  const std::int64_t items = rows * (q_heads + 2 * kv_heads);
+  const auto blocks = static_cast<unsigned>((items + kHeadsPerBlock - 1) / kHeadsPerBlock);
+  const std::size_t smem = static_cast<std::size_t>(kHeadsPerBlock) * head_dim * sizeof(float);
   ARLE_DISPATCH(bf16, T, allow_shared_memory(qkv_norm_rope_write_kernel<T>, smem));
-  ARLE_DISPATCH(bf16, T,
-                qkv_norm_rope_write_kernel<T><<<grid, threads_for(head_dim), smem, as_stream(stream)>>>(
-                    static_cast<T*>(qkv), ld, q_heads, kv_heads, head_dim, static_cast<const T*>(q_norm),
-                    static_cast<const T*>(k_norm), eps, norm_offset, cos, sin, rotary_dim, neox, meta,
-                    static_cast<T*>(k_cache), static_cast<T*>(v_cache)));
+  ARLE_DISPATCH(
+      bf16, T,
+      qkv_norm_rope_write_kernel<T><<<blocks, kHeadsPerBlock * 32, smem, as_stream(stream)>>>(
+          static_cast<T*>(qkv), ld, static_cast<int>(rows), static_cast<int>(q_heads), static_cast<int>(kv_heads),
+          static_cast<int>(head_dim), static_cast<const T*>(q_norm), static_cast<const T*>(k_norm), eps, norm_offset,
+          cos, sin, static_cast<int>(rotary_dim), neox, meta, static_cast<T*>(k_cache), static_cast<T*>(v_cache)));
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -248,10 +313,23 @@ void launch_silu_and_mul(const void* in, std::int64_t ldi, void* out, std::int64
                          std::int64_t d, bool bf16, CUstream_st* stream) {
   if (rows == 0 || d == 0) return;
   const int threads = 256;
-  const dim3 grid(static_cast<unsigned>((d + threads - 1) / threads), static_cast<unsigned>(rows));
-  ARLE_DISPATCH(bf16, T,
-                silu_and_mul_kernel<T><<<grid, threads, 0, as_stream(stream)>>>(static_cast<const T*>(in), ldi,
-                                                                                static_cast<T*>(out), ldo, d));
+  const int pack = bf16 ? 8 : 4;  // 16 bytes
+  const bool wide = vector_aligned(pack, d, ldi, ldo) && vector_aligned(16, in, out);
+  const int per_thread = wide ? pack : 1;
+  const dim3 grid(static_cast<unsigned>((d / per_thread + threads - 1) / threads), static_cast<unsigned>(rows));
+  const auto width = static_cast<int>(d);
+  if (bf16) {
+    using T = __nv_bfloat16;
+    const auto* i = static_cast<const T*>(in);
+    auto* o = static_cast<T*>(out);
+    wide ? silu_and_mul_kernel<T, 8><<<grid, threads, 0, as_stream(stream)>>>(i, ldi, o, ldo, width)
+         : silu_and_mul_kernel<T, 1><<<grid, threads, 0, as_stream(stream)>>>(i, ldi, o, ldo, width);
+  } else {
+    const auto* i = static_cast<const float*>(in);
+    auto* o = static_cast<float*>(out);
+    wide ? silu_and_mul_kernel<float, 4><<<grid, threads, 0, as_stream(stream)>>>(i, ldi, o, ldo, width)
+         : silu_and_mul_kernel<float, 1><<<grid, threads, 0, as_stream(stream)>>>(i, ldi, o, ldo, width);
+  }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }
 

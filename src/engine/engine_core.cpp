@@ -14,13 +14,24 @@ bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+// Serving hybrid models needs state slots per running sequence and
+// snapshots in the prefix cache (issue 8): not wired into the scheduler yet.
+// `arle generate` runs them (one sequence, one slot).
+void reject_recurrent_models(const model::ModelConfig& config) {
+  if (std::count(config.layer_types.begin(), config.layer_types.end(), model::LayerType::kLinearAttention) > 0) {
+    throw_error(ErrorCode::kUnsupported,
+                "{} has linear-attention layers: the serving engine cannot batch them yet (arle generate can run it)",
+                config.architecture_name);
+  }
+}
+
 }  // namespace
 
 EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config)
     : model_(model),
       tokenizer_(tokenizer),
       config_(config),
-      plan_(plan_memory(model, config)),
+      plan_((reject_recurrent_models(model.config()), plan_memory(model, config))),
       pool_(model.config(), plan_.kv_pages, config.page_size, model.kv_storage()),
       cache_(pool_),
       scheduler_(config.scheduler, pool_, cache_),

@@ -49,10 +49,17 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
 
   // Pages for the whole sequence up front: one sequence never waits for memory.
   const std::int64_t capacity = prompt_len + max_tokens;
+  // One state slot for hybrid models' linear-attention layers (none used
+  // by other models), zeroed: nothing seen yet.
   model::PagedKvCache cache(config, std::max<std::int64_t>(1, model::pages_for_tokens(capacity)),
-                            model::kDefaultPageSize, model.kv_storage());
+                            model::kDefaultPageSize, model.kv_storage(), /*state_slots=*/1);
   std::vector<std::int32_t> page_table(static_cast<std::size_t>(cache.num_pages()));
   std::iota(page_table.begin(), page_table.end(), 0);
+  std::vector<std::int32_t> state_slots;
+  if (cache.has_state()) {
+    cache.zero_state(0);
+    state_slots = {0};
+  }
 
   GenerateOutput out;
   text::IncrementalDetokenizer detokenizer(tokenizer, /*skip_special_tokens=*/true, prompt);
@@ -74,6 +81,7 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
     const std::int64_t end = std::min(prompt_len, begin + request.prefill_chunk);
     model::ForwardBatch batch;
     batch.page_tables.push_back(&page_table);
+    batch.state_slots = state_slots;
     for (std::int64_t p = begin; p < end; ++p) {
       batch.add_row(prompt[p], p, 0, request.prompt_logprobs || p == prompt_len - 1);
     }
@@ -107,6 +115,7 @@ GenerateOutput generate(model::CausalLm& model, const text::Tokenizer& tokenizer
     if (step > 0) {
       model::ForwardBatch batch;
       batch.page_tables.push_back(&page_table);
+      batch.state_slots = state_slots;
       batch.add_row(out.token_ids.back(), prompt_len + step - 1, 0, true);
       ++out.timing.decode_steps;
       if (model.samples_on_device()) {

@@ -8,6 +8,7 @@
 #include "kernels/cuda/cuda_probe.h"
 #include "model/checkpoint.h"
 #include "model/decoder_lm.h"
+#include "model/hybrid_lm.h"
 #if ARLE_WITH_CUDA
 #include "model/cuda_decoder_lm.h"
 #endif
@@ -54,20 +55,15 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   const auto start = std::chrono::steady_clock::now();
   [[maybe_unused]] const Backend backend = resolve_backend(requested);
   ModelConfig config = load_model_config(model_dir);
-  switch (config.architecture) {
-    case Architecture::kLlama:
-    case Architecture::kQwen2:
-    case Architecture::kQwen3:
-    case Architecture::kQwen3Moe:
-      break;
-    case Architecture::kQwen3_5:
-    case Architecture::kQwen3_5Moe:
-      throw_error(ErrorCode::kUnsupported,
-                  "{} (hybrid Gated DeltaNet) cannot run yet: only Llama, Qwen2, Qwen3 "
-                  "and Qwen3-MoE models can",
+  const bool hybrid = config.architecture == Architecture::kQwen3_5 || config.architecture == Architecture::kQwen3_5Moe;
+  if (hybrid && backend == Backend::kCuda) {
+    if (requested == Backend::kCuda) {
+      throw_error(ErrorCode::kUnsupported, "--backend cuda: {} runs on the CPU backend only so far",
                   config.architecture_name);
+    }
+    log::info("running on the CPU: the CUDA backend cannot run {} yet", config.architecture_name);
   }
-  if (config.moe.shared_expert_intermediate_size > 0) {
+  if (!hybrid && config.moe.shared_expert_intermediate_size > 0) {
     throw_error(ErrorCode::kUnsupported, "MoE with a shared expert is not supported for {}", config.architecture_name);
   }
   if (config.sliding_window > 0) {
@@ -79,16 +75,20 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   }
   log::info("loading {} ({} layers, hidden {}) from {}", config.architecture_name, config.num_layers,
             config.hidden_size, model_dir.string());
-  DecoderWeights weights = load_decoder_weights(config, Checkpoint::open(model_dir));
   std::unique_ptr<CausalLm> model;
   const char* where = "float32 weights";
+  if (hybrid) {
+    model = std::make_unique<HybridLm>(config, load_hybrid_weights(config, Checkpoint::open(model_dir)));
+  } else {
+    DecoderWeights weights = load_decoder_weights(config, Checkpoint::open(model_dir));
 #if ARLE_WITH_CUDA
-  if (backend == Backend::kCuda) {
-    model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
-    where = "bf16 weights on cuda:0";
-  }
+    if (backend == Backend::kCuda) {
+      model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
+      where = "bf16 weights on cuda:0";
+    }
 #endif
-  if (!model) model = std::make_unique<DecoderLm>(std::move(config), std::move(weights));
+    if (!model) model = std::make_unique<DecoderLm>(std::move(config), std::move(weights));
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info("loaded {} of {} in {:.2f} s", human_bytes(model->weight_bytes()), where, seconds);
   return model;

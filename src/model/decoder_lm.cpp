@@ -4,47 +4,12 @@
 
 #include "common/error.h"
 #include "kernels/ops.h"
+#include "model/mlp.h"
 
 namespace arle::model {
-namespace {
-
-Tensor mlp(const MlpWeights& w, const Tensor& x) {
-  return ops::linear(ops::silu_and_mul(ops::linear(x, w.gate_up, w.gate_up_bias)), w.down, w.down_bias);
-}
-
-}  // namespace
 
 DecoderLm::DecoderLm(ModelConfig config, DecoderWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)), rope_(config_) {}
-
-// Experts run one after another over the rows routed to them, and each row
-// adds its experts' outputs in ascending expert id: the same order whatever
-// else is in the batch.
-Tensor DecoderLm::moe_mlp(const DecoderLayerWeights& layer, const Tensor& x) const {
-  const std::int64_t k = config_.moe.experts_per_token;
-  ops::MoeRouting routing = ops::moe_route(ops::linear(x, layer.router), k, config_.moe.norm_topk_prob);
-  Tensor out = Tensor::zeros(x.shape(), DType::kF32);
-  const std::int64_t rows = x.size(0);
-  std::vector<std::vector<std::int32_t>> expert_rows(layer.experts.size());
-  std::vector<std::vector<float>> expert_weights(layer.experts.size());
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t j = 0; j < k; ++j) {
-      const std::int32_t e = routing.expert_ids[r * k + j];
-      expert_rows[e].push_back(static_cast<std::int32_t>(r));
-      expert_weights[e].push_back(routing.weights[r * k + j]);
-    }
-  }
-  for (std::size_t e = 0; e < layer.experts.size(); ++e) {
-    if (expert_rows[e].empty()) continue;
-    Tensor y = mlp(layer.experts[e], ops::gather_rows(x, expert_rows[e]));
-    for (std::size_t i = 0; i < expert_rows[e].size(); ++i) {
-      ops::add_scaled_rows(out.narrow_rows(expert_rows[e][i], expert_rows[e][i] + 1),
-                           y.narrow_rows(static_cast<std::int64_t>(i), static_cast<std::int64_t>(i) + 1),
-                           {expert_weights[e][i]});
-    }
-  }
-  return out;
-}
 
 Tensor DecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   validate_forward_batch(batch, config_.vocab_size, cache);
@@ -82,7 +47,9 @@ Tensor DecoderLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
     ops::add(x, ops::linear(attention, layer.o_proj, layer.o_bias));
 
     Tensor h = ops::rms_norm(x, layer.post_attention_norm, eps);
-    ops::add(x, layer.experts.empty() ? mlp(layer.mlp, h) : moe_mlp(layer, h));
+    ops::add(x, layer.experts.empty()
+                    ? swiglu_mlp(layer.mlp, h)
+                    : routed_experts(h, layer.router, layer.experts, c.moe.experts_per_token, c.moe.norm_topk_prob));
   }
   const bool all_rows = static_cast<std::int64_t>(batch.logit_rows.size()) == rows && [&] {
     for (std::int64_t r = 0; r < rows; ++r)

@@ -22,8 +22,6 @@ class DecoderLm final : public CausalLm {
   std::size_t weight_bytes() const override { return weights_.bytes; }
 
  private:
-  Tensor moe_mlp(const DecoderLayerWeights& layer, const Tensor& x) const;
-
   ModelConfig config_;
   DecoderWeights weights_;
   RopeTable rope_;

@@ -10,16 +10,10 @@
 
 #include "model/checkpoint.h"
 #include "model/model_config.h"
+#include "model/weight_reader.h"
 #include "tensor/tensor.h"
 
 namespace arle::model {
-
-struct MlpWeights {
-  Tensor gate_up;       // [2 inter, hidden]: gate rows, then up rows
-  Tensor gate_up_bias;  // optional
-  Tensor down;          // [hidden, inter]
-  Tensor down_bias;     // optional
-};
 
 struct DecoderLayerWeights {
   Tensor input_norm, post_attention_norm;  // [hidden]

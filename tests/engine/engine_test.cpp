@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "common/error.h"
 #include "engine_test_util.h"
 #include "text/chat_template.h"
 
@@ -224,6 +225,20 @@ TEST(Admission, ARequestThatCanNeverFitIsRejectedAndOthersRun) {
   EXPECT_EQ(results[0].samples[0].finish_reason, "error");
   EXPECT_NE(results[0].samples[0].error.find("KV cache"), std::string::npos) << results[0].samples[0].error;
   EXPECT_EQ(results[1].samples[0].token_ids.size(), 20u);
+}
+
+// Hybrid (Qwen3.5) models need a state slot per running sequence and state
+// snapshots in the prefix cache; until the scheduler has both, the engine
+// refuses them at start-up instead of serving wrong tokens.
+TEST(EngineCore, RefusesHybridModelsUntilStateIsScheduled) {
+  const FixtureModel& m = fixture_model("qwen3.5-tiny");
+  try {
+    engine::EngineCore core(*m.model, *m.tokenizer, small_config(120));
+    ADD_FAILURE() << "the engine accepted a hybrid model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("linear-attention"), std::string::npos) << e.what();
+  }
 }
 
 // Test group 4: no page or reference leaks, after completion and cancellation.

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <numeric>
 
@@ -34,7 +34,6 @@ const Loaded& loaded(const std::string& name) {
   l.tolerance = l.model->config().dtype == DType::kBF16 ? 2e-3 : 1e-3;
   return cache.emplace(name, std::move(l)).first->second;
 }
-
 
 class ReferenceTest : public ::testing::TestWithParam<std::string> {};
 
@@ -70,15 +69,16 @@ TEST_P(ReferenceTest, TopLogitsAtEveryPositionMatchTransformers) {
       for (int j = 0; j < kReferenceTopK; ++j) {
         EXPECT_NEAR(row[ref_ids[j]], ref_logits[j], l.tolerance) << c.name << " position " << t << " rank " << j;
         const bool clear_above = j == 0 || ref_logits[j - 1] - ref_logits[j] > 1e-3;
-        const bool clear_below = j + 1 == kReferenceTopK ? row[ours[j]] - row[ours[j + 1]] > 1e-3
-                                                         : ref_logits[j] - ref_logits[j + 1] > 1e-3;
+        const bool clear_below =
+            j + 1 == kReferenceTopK ? row[ours[j]] - row[ours[j + 1]] > 1e-3 : ref_logits[j] - ref_logits[j + 1] > 1e-3;
         if (clear_above && clear_below) {
           EXPECT_EQ(ours[j], ref_ids[j]) << c.name << " position " << t << " rank " << j;
           ++compared_ranks;
         }
       }
     }
-    EXPECT_GT(compared_ranks, logits.size(0) * kReferenceTopK / 2) << c.name << ": too few separable ranks to mean much";
+    EXPECT_GT(compared_ranks, logits.size(0) * kReferenceTopK / 2)
+        << c.name << ": too few separable ranks to mean much";
   }
 }
 
@@ -88,8 +88,8 @@ TEST_P(ReferenceTest, PromptLogprobsMatchTransformers) {
     Tensor logits = prompt_logits(*l.model, c.input_ids);
     ASSERT_EQ(c.prompt_logprobs.size() + 1, c.input_ids.size());
     for (std::size_t t = 0; t + 1 < c.input_ids.size(); ++t) {
-      engine::TokenLogprob lp = engine::token_logprob(logits.data<float>() + t * logits.size(1), logits.size(1),
-                                                      c.input_ids[t + 1], 0);
+      engine::TokenLogprob lp =
+          engine::token_logprob(logits.data<float>() + t * logits.size(1), logits.size(1), c.input_ids[t + 1], 0);
       EXPECT_NEAR(lp.logprob, c.prompt_logprobs[t], 1e-3) << c.name << " position " << t;
     }
   }
@@ -118,6 +118,8 @@ TEST_P(ReferenceTest, GreedyContinuationMatchesUpToFirstNearTie) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceTest, ::testing::ValuesIn(reference_fixture_names()),
+                         [](const auto& info) { return fixture_param_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Hybrid, ReferenceTest, ::testing::ValuesIn(hybrid_reference_fixture_names()),
                          [](const auto& info) { return fixture_param_name(info.param); });
 
 }  // namespace

@@ -34,8 +34,11 @@ std::vector<std::string> reference_fixture_names() {
           "qwen2-tiny",  "llama-yarn-tiny", "llama-llama3-tiny", "llama-linear-tiny"};
 }
 
+std::vector<std::string> hybrid_reference_fixture_names() { return {"qwen3.5-tiny", "qwen3.5-moe-tiny"}; }
+
 std::string fixture_param_name(std::string fixture) {
   std::replace(fixture.begin(), fixture.end(), '-', '_');
+  std::replace(fixture.begin(), fixture.end(), '.', '_');
   return fixture;
 }
 
@@ -62,11 +65,15 @@ std::vector<ReferenceCase> load_reference_cases(const std::string& model_dir) {
 
 Tensor prompt_logits(model::CausalLm& model, const std::vector<std::int32_t>& ids) {
   model::PagedKvCache cache(model.config(), model::pages_for_tokens(static_cast<std::int64_t>(ids.size())),
-                            model::kDefaultPageSize, model.kv_storage());
+                            model::kDefaultPageSize, model.kv_storage(), /*state_slots=*/1);
   std::vector<std::int32_t> table(static_cast<std::size_t>(cache.num_pages()));
   std::iota(table.begin(), table.end(), 0);
   model::ForwardBatch batch;
   batch.page_tables.push_back(&table);
+  if (cache.has_state()) {
+    cache.zero_state(0);
+    batch.state_slots = {0};
+  }
   for (std::size_t p = 0; p < ids.size(); ++p) batch.add_row(ids[p], static_cast<std::int64_t>(p), 0, true);
   return model.forward(batch, cache);
 }

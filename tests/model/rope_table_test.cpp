@@ -6,17 +6,25 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "model/model_config.h"
 
 namespace arle::model {
 namespace {
 
 ModelConfig llama_with_rope(const nlohmann::json& rope_scaling) {
-  nlohmann::json c = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 32},
-                      {"hidden_size", 64}, {"intermediate_size", 128}, {"num_hidden_layers", 1},
-                      {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"max_position_embeddings", 4096},
+  nlohmann::json c = {{"architectures", {"LlamaForCausalLM"}},
+                      {"model_type", "llama"},
+                      {"vocab_size", 32},
+                      {"hidden_size", 64},
+                      {"intermediate_size", 128},
+                      {"num_hidden_layers", 1},
+                      {"num_attention_heads", 4},
+                      {"num_key_value_heads", 2},
+                      {"max_position_embeddings", 4096},
                       {"rope_theta", 500000.0}};
   if (!rope_scaling.is_null()) c["rope_scaling"] = rope_scaling;
   return parse_model_config(c, "test");
@@ -51,8 +59,11 @@ TEST(RopeTable, YarnAttentionFactorAndRamp) {
 }
 
 TEST(RopeTable, Llama3BandsByWavelength) {
-  RopeTable llama3(llama_with_rope({{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                                    {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}));
+  RopeTable llama3(llama_with_rope({{"rope_type", "llama3"},
+                                    {"factor", 8.0},
+                                    {"low_freq_factor", 1.0},
+                                    {"high_freq_factor", 4.0},
+                                    {"original_max_position_embeddings", 8192}}));
   RopeTable plain(llama_with_rope(nullptr));
   for (int i = 0; i < 8; ++i) {
     const double f = plain.inv_freq()[i], wavelen = 2 * M_PI / f;
@@ -84,9 +95,38 @@ TEST(RopeTable, FillGivesScaledCosSinPerPosition) {
 TEST(RopeTable, UnimplementedOrBrokenScalingIsAnError) {
   EXPECT_THROW(RopeTable(llama_with_rope({{"rope_type", "longrope"}, {"factor", 2.0}})), Error);
   EXPECT_THROW(RopeTable(llama_with_rope({{"rope_type", "linear"}, {"factor", 0.0}})), Error);
-  EXPECT_THROW(RopeTable(llama_with_rope({{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 4.0},
-                                          {"high_freq_factor", 1.0}, {"original_max_position_embeddings", 8192}})),
+  EXPECT_THROW(RopeTable(llama_with_rope({{"rope_type", "llama3"},
+                                          {"factor", 8.0},
+                                          {"low_freq_factor", 4.0},
+                                          {"high_freq_factor", 1.0},
+                                          {"original_max_position_embeddings", 8192}})),
                Error);
+}
+
+// Released Qwen3.5 configs carry interleaved multimodal RoPE (mrope_section
+// [11, 11, 10]): frequency i takes its position from the T, H or W row. For
+// text all three rows are the token position, so the result is ordinary
+// partial RoPE over the first 64 of 256 dims, which RopeTable computes.
+TEST(RopeTable, Qwen35MultimodalRopeOnTextIsPartialRope) {
+  const ModelConfig c = load_model_config(std::filesystem::path(ARLE_TEST_FIXTURES) / "configs" / "Qwen3.5-0.8B");
+  ASSERT_EQ(c.rope.mrope_section, (std::vector<std::int64_t>{11, 11, 10}));
+  RopeTable table(c);
+  ASSERT_EQ(table.rotary_dim(), 64);
+  const std::vector<std::int64_t> positions{0, 1, 7, 300, 1000};
+  Tensor cos, sin;
+  table.fill(positions, cos, sin);
+  for (std::size_t r = 0; r < positions.size(); ++r) {
+    const double t = static_cast<double>(positions[r]), h = t, w = t;  // text: all rows equal
+    for (std::int64_t i = 0; i < 32; ++i) {
+      const double inv_freq = std::pow(c.rope.theta, -2.0 * static_cast<double>(i) / 64);
+      double pos = t;
+      if (i % 3 == 1 && i < 3 * c.rope.mrope_section[1]) pos = h;
+      if (i % 3 == 2 && i < 3 * c.rope.mrope_section[2]) pos = w;
+      const double angle = static_cast<double>(static_cast<float>(pos * inv_freq));
+      EXPECT_NEAR(cos.data<float>()[r * 32 + i], std::cos(angle), 1e-4) << "position " << t << " frequency " << i;
+      EXPECT_NEAR(sin.data<float>()[r * 32 + i], std::sin(angle), 1e-4) << "position " << t << " frequency " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -14,15 +14,15 @@ bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-// Serving hybrid models needs state slots per running sequence and
-// snapshots in the prefix cache (issue 8): not wired into the scheduler yet.
-// `arle generate` runs them (one sequence, one slot).
-void reject_recurrent_models(const model::ModelConfig& config) {
-  if (std::count(config.layer_types.begin(), config.layer_types.end(), model::LayerType::kLinearAttention) > 0) {
-    throw_error(ErrorCode::kUnsupported,
-                "{} has linear-attention layers: the serving engine cannot batch them yet (arle generate can run it)",
-                config.architecture_name);
+// Hybrid models' recurrent state is not in the KV pages, so a prefix match
+// would skip tokens the state has not seen: their prefix cache stays off
+// until it keeps state snapshots (issue 8).
+SchedulerConfig scheduler_config(SchedulerConfig config, const MemoryPlan& plan) {
+  if (plan.state_slots > 0 && config.prefix_cache) {
+    log::info("prefix cache off: this model's linear-attention state cannot resume from cached pages yet");
+    config.prefix_cache = false;
   }
+  return config;
 }
 
 }  // namespace
@@ -31,10 +31,10 @@ EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer,
     : model_(model),
       tokenizer_(tokenizer),
       config_(config),
-      plan_((reject_recurrent_models(model.config()), plan_memory(model, config))),
-      pool_(model.config(), plan_.kv_pages, config.page_size, model.kv_storage()),
+      plan_(plan_memory(model, config)),
+      pool_(model.config(), plan_.kv_pages, config.page_size, model.kv_storage(), plan_.state_slots),
       cache_(pool_),
-      scheduler_(config.scheduler, pool_, cache_),
+      scheduler_(scheduler_config(config.scheduler, plan_), pool_, cache_),
       runner_(model, pool_) {
   log::info("{}", describe(plan_));
 }
@@ -53,6 +53,11 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
     if (requests_.count(id)) throw_error(ErrorCode::kInternal, "request id {} is in use", id);
     if (request.n < 1 || request.n > 64)
       throw_error(ErrorCode::kInvalidArgument, "n = {} must be in [1, 64]", request.n);
+    if (plan_.state_slots > 0 && request.n > plan_.state_slots) {
+      throw_error(ErrorCode::kInvalidArgument,
+                  "n = {} exceeds the {} sequences this engine runs at once (--max-num-seqs)", request.n,
+                  plan_.state_slots);
+    }
     if (request.min_tokens < 0 || request.min_tokens > request.max_tokens) {
       throw_error(ErrorCode::kInvalidArgument, "min_tokens = {} must be in [0, max_tokens = {}]", request.min_tokens,
                   request.max_tokens);
@@ -293,13 +298,31 @@ void EngineCore::check_invariants() const {
   cache_.check_invariants();
   std::vector<std::int32_t> holders(static_cast<std::size_t>(pool_.num_pages()), 0);
   for (std::int32_t page : cache_.pages()) ++holders[static_cast<std::size_t>(page)];
+  std::vector<bool> slot_held(static_cast<std::size_t>(scheduler_.state_slots()), false);
+  std::int64_t slots_held = 0;
+  auto hold_slot = [&](std::int32_t slot) {
+    if (slot < 0 || slot >= scheduler_.state_slots() || slot_held[static_cast<std::size_t>(slot)]) {
+      throw_error(ErrorCode::kInternal, "state slot {} is held twice or does not exist", slot);
+    }
+    slot_held[static_cast<std::size_t>(slot)] = true;
+    ++slots_held;
+  };
   for (const auto& [id, live] : requests_) {
     for (const auto& s : live.sequences) {
-      if (s->status == SequenceStatus::kWaiting && !s->page_table.empty()) {
-        throw_error(ErrorCode::kInternal, "a waiting sequence holds pages");
+      if (s->status == SequenceStatus::kWaiting && (!s->page_table.empty() || s->state_slot >= 0)) {
+        throw_error(ErrorCode::kInternal, "a waiting sequence holds pages or a state slot");
+      }
+      if (s->status == SequenceStatus::kRunning && scheduler_.state_slots() > 0 && s->state_slot < 0) {
+        throw_error(ErrorCode::kInternal, "a running sequence of a hybrid model has no state slot");
       }
       for (std::int32_t page : s->page_table) ++holders[static_cast<std::size_t>(page)];
+      if (s->state_slot >= 0) hold_slot(s->state_slot);
+      for (std::int32_t slot : s->fork_slots) hold_slot(slot);
     }
+  }
+  if (slots_held + scheduler_.free_state_slots() != scheduler_.state_slots()) {
+    throw_error(ErrorCode::kInternal, "{} state slots held and {} free of {}", slots_held,
+                scheduler_.free_state_slots(), scheduler_.state_slots());
   }
   std::int64_t free_count = 0;
   for (std::int64_t p = 0; p < pool_.num_pages(); ++p) {

@@ -65,6 +65,8 @@ class EngineCore {
   bool idle() const { return requests_.empty(); }
 
   const KvPool& pool() const { return pool_; }
+  // Hybrid models' recurrent-state slots not held by a sequence.
+  std::int64_t free_state_slots() const { return scheduler_.free_state_slots(); }
   const MemoryPlan& memory_plan() const { return plan_; }
   RadixCache& cache() { return cache_; }
   const EngineStats& stats() const { return stats_; }

@@ -5,15 +5,17 @@
 namespace arle::engine {
 
 KvPool::KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size,
-               model::KvStorage storage)
-    : cache_(config, num_pages, page_size, std::move(storage)), refs_(static_cast<std::size_t>(num_pages), 0) {
+               model::KvStorage storage, std::int64_t state_slots)
+    : cache_(config, num_pages, page_size, std::move(storage), state_slots),
+      refs_(static_cast<std::size_t>(num_pages), 0) {
   free_.reserve(static_cast<std::size_t>(num_pages));
   for (std::int64_t p = num_pages; p-- > 0;) free_.push_back(static_cast<std::int32_t>(p));
 }
 
 std::int64_t KvPool::pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size,
                                      DType dtype) {
-  const std::size_t per_page = model::PagedKvCache::bytes_per_token(config, dtype) * static_cast<std::size_t>(page_size);
+  const std::size_t per_page =
+      model::PagedKvCache::bytes_per_token(config, dtype) * static_cast<std::size_t>(page_size);
   return per_page == 0 ? 0 : static_cast<std::int64_t>(bytes / per_page);
 }
 
@@ -26,12 +28,14 @@ std::int32_t KvPool::allocate() {
 }
 
 void KvPool::retain(std::int32_t page) {
-  if (page < 0 || page >= num_pages() || refs_[page] <= 0) throw_error(ErrorCode::kInternal, "retain of free page {}", page);
+  if (page < 0 || page >= num_pages() || refs_[page] <= 0)
+    throw_error(ErrorCode::kInternal, "retain of free page {}", page);
   ++refs_[page];
 }
 
 void KvPool::release(std::int32_t page) {
-  if (page < 0 || page >= num_pages() || refs_[page] <= 0) throw_error(ErrorCode::kInternal, "release of free page {}", page);
+  if (page < 0 || page >= num_pages() || refs_[page] <= 0)
+    throw_error(ErrorCode::kInternal, "release of free page {}", page);
   if (--refs_[page] == 0) free_.push_back(page);
 }
 

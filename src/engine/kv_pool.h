@@ -15,8 +15,10 @@ namespace arle::engine {
 
 class KvPool {
  public:
+  // `state_slots`: recurrent-state slots of hybrid models (see
+  // model/paged_kv_cache.h), handed out by a StatePool.
   KvPool(const model::ModelConfig& config, std::int64_t num_pages, std::int64_t page_size = model::kDefaultPageSize,
-         model::KvStorage storage = {});
+         model::KvStorage storage = {}, std::int64_t state_slots = 0);
 
   // Pages that fit in `bytes` for this model (at least 1 when bytes allow).
   static std::int64_t pages_for_bytes(const model::ModelConfig& config, std::size_t bytes, std::int64_t page_size,

@@ -70,6 +70,21 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
     plan.kv_rule = "the CPU default";
     budget = kDefaultHostKvBytes;
   }
+  const std::int64_t state_floats = model::PagedKvCache::state_floats_per_slot(model.config());
+  if (state_floats > 0) {
+    plan.state_slots = c.scheduler.max_num_seqs;
+    plan.state_bytes = static_cast<std::uint64_t>(plan.state_slots * state_floats) * sizeof(float);
+    if (c.kv_pages == 0) {
+      if (budget <= plan.state_bytes) {
+        throw_error(ErrorCode::kInvalidArgument,
+                    "the KV cache budget of {} ({}) does not hold the recurrent state of {} sequences ({}); lower "
+                    "--max-num-seqs or raise the budget",
+                    human_bytes(static_cast<double>(budget)), plan.kv_rule, plan.state_slots,
+                    human_bytes(static_cast<double>(plan.state_bytes)));
+      }
+      budget -= plan.state_bytes;
+    }
+  }
   plan.kv_pages = c.kv_pages > 0 ? c.kv_pages : KvPool::pages_for_bytes(model.config(), budget, c.page_size, dtype);
   if (plan.kv_pages < 1) {
     throw_error(ErrorCode::kInvalidArgument, "the KV cache budget of {} bytes ({}) holds no page of {} tokens", budget,
@@ -77,14 +92,14 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
   }
   plan.kv_bytes = static_cast<std::uint64_t>(plan.kv_pages) * page_bytes;
   plan.kv_tokens = plan.kv_pages * c.page_size;
-  if (memory && plan.kv_bytes + kDeviceHeadroom > memory->free) {
+  if (memory && plan.kv_bytes + plan.state_bytes + kDeviceHeadroom > memory->free) {
     throw_error(ErrorCode::kInvalidArgument,
                 "a KV cache of {} ({}) does not fit: {} is free on {} after the weights ({}) and the workspace ({})",
                 human_bytes(static_cast<double>(plan.kv_bytes)), plan.kv_rule,
                 human_bytes(static_cast<double>(memory->free)), plan.device,
                 human_bytes(static_cast<double>(plan.weights)), human_bytes(static_cast<double>(plan.workspace)));
   }
-  if (memory) plan.device_free_after = memory->free - plan.kv_bytes;
+  if (memory) plan.device_free_after = memory->free - plan.kv_bytes - plan.state_bytes;
   return plan;
 }
 
@@ -94,6 +109,10 @@ std::string describe(const MemoryPlan& p) {
   if (p.device_total > 0) line += fmt::format(", workspace {}", human_bytes(static_cast<double>(p.workspace)));
   line += fmt::format(", KV cache {} ({} pages x {} = {} tokens, {})", human_bytes(static_cast<double>(p.kv_bytes)),
                       p.kv_pages, p.kv_tokens / std::max<std::int64_t>(p.kv_pages, 1), p.kv_tokens, p.kv_rule);
+  if (p.state_slots > 0) {
+    line += fmt::format(", recurrent state {} ({} sequences)", human_bytes(static_cast<double>(p.state_bytes)),
+                        p.state_slots);
+  }
   if (p.device_total > 0) {
     line += fmt::format("; {} of {} left free", human_bytes(static_cast<double>(p.device_free_after)),
                         human_bytes(static_cast<double>(p.device_total)));

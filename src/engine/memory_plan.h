@@ -27,6 +27,10 @@ struct MemoryPlan {
   std::string kv_rule;                                    // which flag sized the pool, in words
   std::int64_t kv_pages = 0, kv_tokens = 0;
   std::uint64_t kv_bytes = 0;
+  // Hybrid models: one recurrent-state slot per running sequence
+  // (max_num_seqs), taken out of the KV budget.
+  std::int64_t state_slots = 0;
+  std::uint64_t state_bytes = 0;
 };
 
 // Prepares the model and sizes the pool. Throws kInvalidArgument (a budget

@@ -16,6 +16,7 @@ StepLogits ModelRunner::run(const std::vector<ScheduledChunk>& chunks,
     const ScheduledChunk& ch = chunks[c];
     Sequence& s = *ch.sequence;
     batch.page_tables.push_back(&s.page_table);
+    if (s.state_slot >= 0) batch.state_slots.push_back(s.state_slot);
     for (std::int64_t p = ch.begin; p < ch.end; ++p) {
       // Copy-on-write ran at scheduling: the page this row writes is its own.
       const std::int32_t page = s.page_table[static_cast<std::size_t>(p / pool_.page_size())];

@@ -22,7 +22,13 @@ void Scheduler::add_waiting(Sequence* s) {
   waiting_.insert(std::upper_bound(waiting_.begin(), waiting_.end(), s, served_before), s);
 }
 
-void Scheduler::add_running_fork(Sequence* s, const Sequence& parent) {
+void Scheduler::add_running_fork(Sequence* s, Sequence& parent) {
+  if (parent.state_slot >= 0) {
+    if (parent.fork_slots.empty()) throw_error(ErrorCode::kInternal, "a fork without a reserved state slot");
+    s->state_slot = parent.fork_slots.back();
+    parent.fork_slots.pop_back();
+    pool_.cache().copy_state(parent.state_slot, s->state_slot);
+  }
   s->page_table = parent.page_table;
   for (std::int32_t page : s->page_table) pool_.retain(page);
   s->computed = parent.computed;
@@ -58,21 +64,27 @@ bool Scheduler::ensure_pages(Sequence* s, std::int64_t upto) {
   return true;
 }
 
-void Scheduler::release_pages(Sequence* s) {
+void Scheduler::release_memory(Sequence* s) {
   for (std::int32_t page : s->page_table) pool_.release(page);
   s->page_table.clear();
   s->computed = 0;
+  if (s->state_slot >= 0) {
+    states_.release(s->state_slot);
+    s->state_slot = -1;
+  }
+  for (const std::int32_t slot : s->fork_slots) states_.release(slot);
+  s->fork_slots.clear();
 }
 
 void Scheduler::preempt(Sequence* victim) {
   running_.erase(std::find(running_.begin(), running_.end(), victim));
-  release_pages(victim);
+  release_memory(victim);
   ++preemptions_;
   add_waiting(victim);
 }
 
 void Scheduler::remove(Sequence* s) {
-  release_pages(s);
+  release_memory(s);
   running_.erase(std::remove(running_.begin(), running_.end(), s), running_.end());
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), s), waiting_.end());
 }
@@ -87,9 +99,21 @@ bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChu
     s->page_table = std::move(m.pages);
     s->computed = m.tokens;
   }
+  // Hybrid models: a zeroed state slot (the prefix cache is off for them,
+  // so the sequence starts from its first token), and one for each sibling
+  // it will start.
+  if (pool_.cache().has_state()) {
+    const std::int64_t wanted = s->starts_forks() ? s->state->request.n : 1;
+    if (states_.free_slots() < wanted) {
+      release_memory(s);
+      return false;
+    }
+    s->state_slot = states_.allocate();
+    for (std::int64_t i = 1; i < wanted; ++i) s->fork_slots.push_back(states_.allocate());
+  }
   const std::int64_t rows = std::min(s->pending(), budget);
   if (!ensure_pages(s, s->computed + rows)) {
-    release_pages(s);
+    release_memory(s);
     return false;
   }
   // Counted only once the sequence is in: a sequence that waits for pages

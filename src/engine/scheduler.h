@@ -16,6 +16,7 @@
 #include "engine/kv_pool.h"
 #include "engine/radix_cache.h"
 #include "engine/sequence.h"
+#include "engine/state_pool.h"
 
 namespace arle::engine {
 
@@ -32,32 +33,39 @@ struct ScheduledChunk {
 
 class Scheduler {
  public:
-  Scheduler(SchedulerConfig config, KvPool& pool, RadixCache& cache) : config_(config), pool_(pool), cache_(cache) {}
+  Scheduler(SchedulerConfig config, KvPool& pool, RadixCache& cache)
+      : config_(config), pool_(pool), cache_(cache), states_(pool.cache()) {}
 
   void add_waiting(Sequence* s);
-  // Starts a sequence that shares another's computed pages (n > 1 samples).
-  void add_running_fork(Sequence* s, const Sequence& parent);
+  // Starts a sequence that shares another's computed pages (n > 1 samples)
+  // and, for hybrid models, a copy of its recurrent state in a slot the
+  // parent reserved at admission.
+  void add_running_fork(Sequence* s, Sequence& parent);
   std::vector<ScheduledChunk> schedule();
-  // Frees a sequence's pages and takes it off every queue.
+  // Frees a sequence's pages and state slot and takes it off every queue.
   void remove(Sequence* s);
 
   const std::deque<Sequence*>& waiting() const { return waiting_; }
   const std::vector<Sequence*>& running() const { return running_; }
   std::int64_t preemptions() const { return preemptions_; }
   bool prefix_cache() const { return config_.prefix_cache; }
+  std::int64_t state_slots() const { return states_.slots(); }
+  std::int64_t free_state_slots() const { return states_.free_slots(); }
 
  private:
   // Grows the page table to hold positions [0, upto) and makes the page that
   // position `s->computed` falls in writable. False when pages ran out.
   bool ensure_pages(Sequence* s, std::int64_t upto);
   std::int32_t allocate_page();
-  void release_pages(Sequence* s);
+  // Gives back the sequence's pages and state slot; it has computed nothing.
+  void release_memory(Sequence* s);
   void preempt(Sequence* victim);
   bool admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChunk>& chunks);
 
   SchedulerConfig config_;
   KvPool& pool_;
   RadixCache& cache_;
+  StatePool states_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // admission order
   std::uint64_t admissions_ = 0;

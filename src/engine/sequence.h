@@ -42,6 +42,10 @@ struct Sequence {
   std::int64_t prompt_len;
   std::int64_t computed = 0;  // tokens whose K/V are in the pool
   std::vector<std::int32_t> page_table;
+  std::int32_t state_slot = -1;  // hybrid models: its recurrent state in the cache; -1 when none
+  // Hybrid models: slots reserved at admission for the siblings this sample
+  // starts (n > 1), so a fork never waits for one.
+  std::vector<std::int32_t> fork_slots;
   SequenceStatus status = SequenceStatus::kWaiting;
   std::uint64_t admitted_at = 0;  // admission order, for preemption
   bool counted_cache_hit = false;

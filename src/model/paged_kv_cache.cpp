@@ -115,6 +115,20 @@ void PagedKvCache::zero_state(std::int32_t slot) {
   }
 }
 
+void PagedKvCache::copy_state(std::int32_t src, std::int32_t dst) {
+  if (src < 0 || dst < 0 || src >= state_slots_ || dst >= state_slots_) {
+    throw_error(ErrorCode::kInternal, "copy_state {} -> {} outside {} slots", src, dst, state_slots_);
+  }
+  for (std::vector<Tensor>* tensors : {&recurrent_, &conv_}) {
+    for (const Tensor& t : *tensors) {
+      const std::size_t slot_bytes = t.nbytes() / static_cast<std::size_t>(state_slots_);
+      auto* base = static_cast<std::uint8_t*>(t.raw_data());
+      storage_.copy(base + slot_bytes * static_cast<std::size_t>(dst),
+                    base + slot_bytes * static_cast<std::size_t>(src), slot_bytes);
+    }
+  }
+}
+
 std::int64_t PagedKvCache::state_floats_per_slot(const ModelConfig& config) {
   const StateShapes shapes = state_shapes(config);
   const auto linear = std::count(config.layer_types.begin(), config.layer_types.end(), LayerType::kLinearAttention);

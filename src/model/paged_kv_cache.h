@@ -58,6 +58,8 @@ class PagedKvCache {
   const Tensor& conv_window(std::int64_t layer) const;
   // Zeroes every layer's state in `slot` (a sequence that has seen nothing).
   void zero_state(std::int32_t slot);
+  // Copies every layer's state in `src` over `dst` (a fork of a sequence).
+  void copy_state(std::int32_t src, std::int32_t dst);
   // Float32 values of one slot over all layers (0 without linear attention).
   static std::int64_t state_floats_per_slot(const ModelConfig& config);
 

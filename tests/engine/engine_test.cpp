@@ -227,18 +227,74 @@ TEST(Admission, ARequestThatCanNeverFitIsRejectedAndOthersRun) {
   EXPECT_EQ(results[1].samples[0].token_ids.size(), 20u);
 }
 
-// Hybrid (Qwen3.5) models need a state slot per running sequence and state
-// snapshots in the prefix cache; until the scheduler has both, the engine
-// refuses them at start-up instead of serving wrong tokens.
-TEST(EngineCore, RefusesHybridModelsUntilStateIsScheduled) {
+// Hybrid (Qwen3.5) models: every running sequence holds a recurrent-state
+// slot. With steps wide enough that each prompt is prefilled in one chunk,
+// as run_alone does, batching must not change a bit (chunking would change
+// rounding: the delta rule's chunked form is not split-invariant). n > 1
+// siblings start from a copy of sample 0's state.
+class HybridConcurrent : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HybridConcurrent, RequestsMatchRunningEachAloneAndSiblingsCopyTheState) {
+  const FixtureModel& m = fixture_model(GetParam());
+  std::vector<Request> requests = random_requests(24, m.model->config().vocab_size, 11);
+  engine::EngineConfig config = small_config(800, 8192);
+  engine::Engine e(*m.model, *m.tokenizer, config);
+  std::vector<engine::RequestResult> results = engine::run_all(e, requests);
+  expect_same_as_alone(m, requests, results);
+  for (const engine::RequestResult& r : results) EXPECT_EQ(r.usage.cached_tokens, 0);  // prefix cache off
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, HybridConcurrent, ::testing::Values("qwen3.5-tiny", "qwen3.5-moe-tiny"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace_if(
+                               n.begin(), n.end(), [](char c) { return c == '-' || c == '.'; }, '_');
+                           return n;
+                         });
+
+TEST(HybridPool, PreemptionCancellationAndTooManySamplesKeepSlotsAndPagesRight) {
   const FixtureModel& m = fixture_model("qwen3.5-tiny");
-  try {
-    engine::EngineCore core(*m.model, *m.tokenizer, small_config(120));
-    ADD_FAILURE() << "the engine accepted a hybrid model";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
-    EXPECT_NE(std::string(e.what()).find("linear-attention"), std::string::npos) << e.what();
+  engine::EngineConfig config = small_config(24, 48);  // few pages: preemption
+  config.scheduler.max_num_seqs = 6;
+  engine::EngineCore core(*m.model, *m.tokenizer, config);
+  const std::int64_t pages = core.pool().free_pages(), slots = core.free_state_slots();
+  ASSERT_EQ(slots, 6);
+  std::vector<std::shared_ptr<engine::RequestHandle>> handles;
+  std::vector<Request> requests = random_requests(10, m.model->config().vocab_size, 5, 40, 40);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    requests[i].max_tokens = 40;
+    requests[i].ignore_eos = true;
+    requests[i].n = i % 4 == 0 ? 3 : 1;
+    handles.push_back(std::make_shared<engine::RequestHandle>(i + 1));
+    core.add(handles.back(), requests[i]);
   }
+  for (int step = 0; step < 12; ++step) {
+    core.step();
+    core.check_invariants();
+  }
+  for (std::size_t i = 0; i < handles.size(); i += 3) handles[i]->cancel();
+  for (int steps = 0; !core.idle(); ++steps) {
+    ASSERT_LT(steps, 100000) << "the engine does not finish";
+    core.step();
+    core.check_invariants();
+  }
+  EXPECT_GT(core.stats().preemptions, 0);
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    engine::RequestResult r = engine::collect(*handles[i], requests[i].n);
+    for (const auto& s : r.samples) {
+      if (i % 3 != 0) EXPECT_EQ(s.token_ids.size(), 40u) << i;
+    }
+  }
+  EXPECT_EQ(core.pool().free_pages(), pages);
+  EXPECT_EQ(core.free_state_slots(), slots);
+  // More samples than sequences that run at once could never start.
+  auto handle = std::make_shared<engine::RequestHandle>(99);
+  Request wide = requests[1];
+  wide.n = 7;
+  core.add(handle, wide);
+  engine::RequestResult r = engine::collect(*handle, 7);
+  ASSERT_FALSE(r.samples.empty());
+  EXPECT_EQ(r.samples[0].finish_reason, "error");
 }
 
 // Test group 4: no page or reference leaks, after completion and cancellation.

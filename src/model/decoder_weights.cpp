@@ -36,7 +36,7 @@ DecoderWeights load_decoder_weights(const ModelConfig& config, const Checkpoint&
     w.layers.push_back(std::move(l));
   }
   w.final_norm = r.get("model.norm.weight");
-  w.lm_head = r.has("lm_head.weight") && !config.tie_word_embeddings ? r.get("lm_head.weight") : w.embed_tokens;
+  w.lm_head = r.lm_head(config, w.embed_tokens);
   return w;
 }
 

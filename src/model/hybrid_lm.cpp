@@ -7,6 +7,7 @@
 #include "kernels/cpu/gated_delta_rule.h"
 #include "kernels/ops.h"
 #include "model/mlp.h"
+#include "model/paged_rows.h"
 
 namespace arle::model {
 namespace {
@@ -157,12 +158,7 @@ Tensor HybridLm::forward(const ForwardBatch& batch, PagedKvCache& cache) {
   if (rows == 0) return Tensor::empty({0, c.vocab_size}, DType::kF32);
   if (!cache.has_state()) throw_error(ErrorCode::kInternal, "{} needs a cache with state slots", c.architecture_name);
 
-  ops::PagedRows paged;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    paged.page_tables.push_back(batch.page_tables[batch.row_sequence[r]]->data());
-    paged.positions.push_back(batch.positions[r]);
-    paged.context_lens.push_back(batch.positions[r] + 1);
-  }
+  const ops::PagedRows paged = paged_rows(batch);
   Tensor cos, sin;
   rope_.fill(batch.positions, cos, sin);
   const float eps = static_cast<float>(c.rms_norm_eps);

@@ -66,6 +66,10 @@ MlpWeights WeightReader::mlp(const std::string& prefix) {
   return m;
 }
 
+Tensor WeightReader::lm_head(const ModelConfig& config, const Tensor& embed_tokens) {
+  return has("lm_head.weight") && !config.tie_word_embeddings ? get("lm_head.weight") : embed_tokens;
+}
+
 std::vector<MlpWeights> WeightReader::experts(const std::string& prefix, std::int64_t experts) {
   std::vector<MlpWeights> out;
   if (!has(prefix + "experts.gate_up_proj")) {

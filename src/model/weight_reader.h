@@ -40,6 +40,9 @@ class WeightReader {
 
   // prefix + {gate,up,down}_proj.{weight,bias}, gate and up fused.
   MlpWeights mlp(const std::string& prefix);
+  // lm_head.weight, or the embedding table itself when the config ties
+  // them or the checkpoint has no head.
+  Tensor lm_head(const ModelConfig& config, const Tensor& embed_tokens);
   // `experts` experts under prefix ("model.layers.3.mlp."): one tensor set
   // per expert, or stacked experts.gate_up_proj [E, 2I, H] / down_proj
   // [E, H, I].

@@ -42,6 +42,7 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
       model::PagedKvCache::bytes_per_token(model.config(), dtype) * static_cast<std::uint64_t>(c.page_size);
 
   std::uint64_t budget = 0;
+  bool state_on_top = false;  // hybrid models' recurrent state: beside the budget, or out of it
   if (c.kv_pages > 0) {
     plan.kv_rule = fmt::format("{} pages", c.kv_pages);
     budget = static_cast<std::uint64_t>(c.kv_pages) * page_bytes;
@@ -68,13 +69,17 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
     budget = memory->free - reserved;
   } else {
     plan.kv_rule = "the CPU default";
+    state_on_top = true;
     budget = kDefaultHostKvBytes;
   }
   const std::int64_t state_floats = model::PagedKvCache::state_floats_per_slot(model.config());
   if (state_floats > 0) {
     plan.state_slots = c.scheduler.max_num_seqs;
     plan.state_bytes = static_cast<std::uint64_t>(plan.state_slots * state_floats) * sizeof(float);
-    if (c.kv_pages == 0) {
+    // The CPU default and a page count size the KV pool alone: the state
+    // comes on top. A size, a share or a fraction bounds what the engine
+    // holds, so the state comes out of it.
+    if (c.kv_pages == 0 && !state_on_top) {
       if (budget <= plan.state_bytes) {
         throw_error(ErrorCode::kInvalidArgument,
                     "the KV cache budget of {} ({}) does not hold the recurrent state of {} sequences ({}); lower "
@@ -98,6 +103,13 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
                 human_bytes(static_cast<double>(plan.kv_bytes)), plan.kv_rule,
                 human_bytes(static_cast<double>(memory->free)), plan.device,
                 human_bytes(static_cast<double>(plan.weights)), human_bytes(static_cast<double>(plan.workspace)));
+  }
+  if (!memory && plan.state_bytes > 0 && plan.kv_bytes + plan.state_bytes > free_now) {
+    throw_error(ErrorCode::kInvalidArgument,
+                "the KV cache ({}) and the recurrent state of {} sequences ({}) do not fit in the {} of RAM available; "
+                "lower --max-num-seqs or --kv-cache-memory",
+                human_bytes(static_cast<double>(plan.kv_bytes)), plan.state_slots,
+                human_bytes(static_cast<double>(plan.state_bytes)), human_bytes(static_cast<double>(free_now)));
   }
   if (memory) plan.device_free_after = memory->free - plan.kv_bytes - plan.state_bytes;
   return plan;

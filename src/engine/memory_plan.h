@@ -8,8 +8,13 @@
 //   neither, on a GPU           weights + workspace + KV fill
 //                               --gpu-memory-fraction of the card (0.85);
 //   neither, on the CPU         1 GiB.
-// A KV pool that does not fit, or a fraction that leaves it no room, is an
-// error here, at start-up, never mid-request. The plan is logged.
+// Hybrid models also hold a recurrent-state slot per --max-num-seqs
+// sequence: out of the budget of --kv-cache-memory and
+// --gpu-memory-fraction, on top of the CPU default and of an explicit page
+// count.
+// A KV pool or state that does not fit (the device's memory, or host RAM on
+// the CPU), or a fraction that leaves it no room, is an error here, at
+// start-up, never mid-request. The plan is logged.
 
 #include <cstdint>
 #include <string>
@@ -28,7 +33,7 @@ struct MemoryPlan {
   std::int64_t kv_pages = 0, kv_tokens = 0;
   std::uint64_t kv_bytes = 0;
   // Hybrid models: one recurrent-state slot per running sequence
-  // (max_num_seqs), taken out of the KV budget.
+  // (max_num_seqs); see above for which budgets it comes out of.
   std::int64_t state_slots = 0;
   std::uint64_t state_bytes = 0;
 };

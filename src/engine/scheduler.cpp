@@ -91,7 +91,8 @@ void Scheduler::remove(Sequence* s) {
 
 bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChunk>& chunks) {
   const Request& r = s->state->request;
-  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs;
+  // Cached pages cannot restore a hybrid model's recurrent state.
+  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs && !pool_.cache().has_state();
   // Leave at least one token to compute: its logits choose the next token.
   const std::int64_t lookup = static_cast<std::int64_t>(s->tokens.size()) - 1;
   if (use_cache) {

@@ -125,6 +125,10 @@ void read_rope(const Fields& text, ModelConfig& cfg) {
   const json* source = params ? params : scaling;
 
   if (auto theta = text.number("rope_theta")) cfg.rope.theta = *theta;
+  // transformers' Qwen3.5 configs default the factor to 0.25 when absent.
+  if (cfg.architecture == Architecture::kQwen3_5 || cfg.architecture == Architecture::kQwen3_5Moe) {
+    cfg.rope.partial_rotary_factor = 0.25;
+  }
   if (auto factor = text.number("partial_rotary_factor")) cfg.rope.partial_rotary_factor = *factor;
   if (source) {
     Fields rope(*source, "rope parameters");

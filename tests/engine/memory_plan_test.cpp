@@ -138,5 +138,43 @@ TEST(MemoryPlan, TheCpuDefaultIsOneGibibyte) {
   EXPECT_EQ(describe(plan).find("left free"), std::string::npos);
 }
 
+// Hybrid models hold a recurrent-state slot per running sequence: on top of
+// the CPU default KV budget, out of an explicit one, and an error when an
+// explicit budget cannot hold them.
+TEST(MemoryPlan, HybridStateSlotsComeBesideTheDefaultAndOutOfAnExplicitBudget) {
+  class HybridHostModel final : public model::CausalLm {
+   public:
+    HybridHostModel() {
+      config_.num_layers = 2;
+      config_.num_kv_heads = 1;
+      config_.head_dim = 8;
+      config_.layer_types = {model::LayerType::kLinearAttention, model::LayerType::kFullAttention};
+      config_.linear = {4, 16, 16, 2, 4};  // conv kernel, key dim, value dim, key heads, value heads
+    }
+    const model::ModelConfig& config() const override { return config_; }
+    Tensor forward(const model::ForwardBatch&, model::PagedKvCache&) override { return {}; }
+    std::size_t weight_bytes() const override { return 0; }
+
+   private:
+    model::ModelConfig config_;
+  } host;
+  // Per slot: 4 x 16 x 16 state + 3 x 128 window floats = 5632 bytes.
+  const std::uint64_t slot_bytes = (4 * 16 * 16 + 3 * 128) * 4;
+  MemoryPlan plan = plan_memory(host, flags());
+  EXPECT_EQ(plan.state_slots, 64);  // --max-num-seqs
+  EXPECT_EQ(plan.state_bytes, 64 * slot_bytes);
+  EXPECT_EQ(plan.kv_bytes, kGiB);  // the state comes on top of the default
+  EXPECT_NE(describe(plan).find("recurrent state"), std::string::npos) << describe(plan);
+  plan = plan_memory(host, flags(64 * slot_bytes + 10 * 64 * 16));  // float32 KV: 64 bytes a token
+  EXPECT_EQ(plan.kv_pages, 10);
+  try {
+    plan_memory(host, flags(64 * slot_bytes));
+    FAIL() << "a budget that only holds the state left room for KV";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("recurrent state of 64 sequences"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace arle::engine

@@ -93,6 +93,17 @@ TEST(ModelConfig, Qwen35TinyHybridPartialRope) {
   EXPECT_EQ(c.linear.conv_kernel_dim, 4);
 }
 
+// Without the key, Qwen3.5 rotates a quarter of each head, as transformers'
+// Qwen3_5TextConfig defaults it; other families rotate all of it.
+TEST(ModelConfig, Qwen35PartialRotaryFactorDefaultsToAQuarter) {
+  json config = json::parse(read_text_file(arle::testing::fixture_model("qwen3.5-tiny") / "config.json"));
+  config.erase("partial_rotary_factor");
+  config["rope_parameters"].erase("partial_rotary_factor");
+  EXPECT_DOUBLE_EQ(parse_model_config(config, "test").rope.partial_rotary_factor, 0.25);
+  json qwen3 = json::parse(read_text_file(arle::testing::fixture_model("qwen3-tiny") / "config.json"));
+  EXPECT_DOUBLE_EQ(parse_model_config(qwen3, "test").rope.partial_rotary_factor, 1.0);
+}
+
 TEST(ModelConfig, Qwen35MoeTinySharedExpert) {
   ModelConfig c = load_model_config(arle::testing::fixture_model("qwen3.5-moe-tiny"));
   EXPECT_EQ(c.architecture, Architecture::kQwen3_5Moe);
@@ -174,9 +185,15 @@ TEST(ModelConfig, EveryRealConfigParses) {
 }
 
 TEST(ModelConfig, Qwen2DefaultsToQkvBias) {
-  json q2 = {{"architectures", {"Qwen2ForCausalLM"}}, {"vocab_size", 100}, {"hidden_size", 64},
-             {"intermediate_size", 128}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
-             {"num_key_value_heads", 2}, {"rope_theta", 1000000.0}, {"use_sliding_window", false},
+  json q2 = {{"architectures", {"Qwen2ForCausalLM"}},
+             {"vocab_size", 100},
+             {"hidden_size", 64},
+             {"intermediate_size", 128},
+             {"num_hidden_layers", 2},
+             {"num_attention_heads", 4},
+             {"num_key_value_heads", 2},
+             {"rope_theta", 1000000.0},
+             {"use_sliding_window", false},
              {"sliding_window", 4096}};
   ModelConfig c = parse_model_config(q2, "q2");
   EXPECT_TRUE(c.attention_bias);

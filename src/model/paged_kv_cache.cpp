@@ -103,30 +103,30 @@ const Tensor& PagedKvCache::conv_window(std::int64_t layer) const {
   return conv_[static_cast<std::size_t>(state_of_layer_[layer])];
 }
 
+void PagedKvCache::for_each_state_slot(const std::function<void(std::uint8_t* base, std::size_t slot_bytes)>& fn) {
+  for (std::vector<Tensor>* tensors : {&recurrent_, &conv_}) {
+    for (const Tensor& t : *tensors) {
+      fn(static_cast<std::uint8_t*>(t.raw_data()), t.nbytes() / static_cast<std::size_t>(state_slots_));
+    }
+  }
+}
+
 void PagedKvCache::zero_state(std::int32_t slot) {
   if (slot < 0 || slot >= state_slots_) {
     throw_error(ErrorCode::kInternal, "state slot {} outside {} slots", slot, state_slots_);
   }
-  for (std::vector<Tensor>* tensors : {&recurrent_, &conv_}) {
-    for (const Tensor& t : *tensors) {
-      const std::size_t slot_bytes = t.nbytes() / static_cast<std::size_t>(state_slots_);
-      storage_.zero(static_cast<std::uint8_t*>(t.raw_data()) + slot_bytes * static_cast<std::size_t>(slot), slot_bytes);
-    }
-  }
+  for_each_state_slot([&](std::uint8_t* base, std::size_t bytes) {
+    storage_.zero(base + bytes * static_cast<std::size_t>(slot), bytes);
+  });
 }
 
 void PagedKvCache::copy_state(std::int32_t src, std::int32_t dst) {
   if (src < 0 || dst < 0 || src >= state_slots_ || dst >= state_slots_) {
     throw_error(ErrorCode::kInternal, "copy_state {} -> {} outside {} slots", src, dst, state_slots_);
   }
-  for (std::vector<Tensor>* tensors : {&recurrent_, &conv_}) {
-    for (const Tensor& t : *tensors) {
-      const std::size_t slot_bytes = t.nbytes() / static_cast<std::size_t>(state_slots_);
-      auto* base = static_cast<std::uint8_t*>(t.raw_data());
-      storage_.copy(base + slot_bytes * static_cast<std::size_t>(dst),
-                    base + slot_bytes * static_cast<std::size_t>(src), slot_bytes);
-    }
-  }
+  for_each_state_slot([&](std::uint8_t* base, std::size_t bytes) {
+    storage_.copy(base + bytes * static_cast<std::size_t>(dst), base + bytes * static_cast<std::size_t>(src), bytes);
+  });
 }
 
 std::int64_t PagedKvCache::state_floats_per_slot(const ModelConfig& config) {

@@ -69,6 +69,9 @@ class PagedKvCache {
   std::int64_t num_pages_, page_size_;
   std::vector<std::int64_t> slot_of_layer_;  // -1: no attention KV
   std::vector<Tensor> k_, v_;
+  // fn(tensor base, bytes of one slot) for every state tensor.
+  void for_each_state_slot(const std::function<void(std::uint8_t* base, std::size_t slot_bytes)>& fn);
+
   std::int64_t state_slots_ = 0;
   std::vector<std::int64_t> state_of_layer_;  // -1: no recurrent state
   std::vector<Tensor> recurrent_, conv_;      // per linear-attention layer

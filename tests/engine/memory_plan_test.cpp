@@ -116,22 +116,35 @@ TEST(MemoryPlan, BudgetsThatCannotFitFailAtStartUp) {
   EXPECT_THROW(plan_memory(model, no_rows), Error);
 }
 
-TEST(MemoryPlan, TheCpuDefaultIsOneGibibyte) {
-  class HostModel final : public model::CausalLm {
-   public:
-    HostModel() {
-      config_.num_layers = 1;
-      config_.num_kv_heads = 1;
-      config_.head_dim = 8;
-      config_.layer_types.assign(1, model::LayerType::kFullAttention);
-    }
-    const model::ModelConfig& config() const override { return config_; }
-    Tensor forward(const model::ForwardBatch&, model::PagedKvCache&) override { return {}; }
-    std::size_t weight_bytes() const override { return 0; }
+// A model on the CPU (no device memory) with the given layers.
+class HostModel final : public model::CausalLm {
+ public:
+  explicit HostModel(model::ModelConfig config) : config_(std::move(config)) {}
+  const model::ModelConfig& config() const override { return config_; }
+  Tensor forward(const model::ForwardBatch&, model::PagedKvCache&) override { return {}; }
+  std::size_t weight_bytes() const override { return 0; }
 
-   private:
-    model::ModelConfig config_;
-  } host;
+ private:
+  model::ModelConfig config_;
+};
+
+// One attention layer of one KV head of 8 (and, for hybrid models, a
+// linear-attention layer before it).
+model::ModelConfig host_config(bool hybrid) {
+  model::ModelConfig c;
+  c.num_kv_heads = 1;
+  c.head_dim = 8;
+  c.layer_types = {model::LayerType::kFullAttention};
+  if (hybrid) {
+    c.layer_types.insert(c.layer_types.begin(), model::LayerType::kLinearAttention);
+    c.linear = {4, 16, 16, 2, 4};  // conv kernel, key dim, value dim, key heads, value heads
+  }
+  c.num_layers = static_cast<std::int64_t>(c.layer_types.size());
+  return c;
+}
+
+TEST(MemoryPlan, TheCpuDefaultIsOneGibibyte) {
+  HostModel host(host_config(false));
   const MemoryPlan plan = plan_memory(host, flags());
   EXPECT_EQ(plan.kv_bytes, kGiB);  // float32: 64 bytes a token, 1 KiB a page
   EXPECT_EQ(plan.device_total, 0u);
@@ -142,22 +155,7 @@ TEST(MemoryPlan, TheCpuDefaultIsOneGibibyte) {
 // the CPU default KV budget, out of an explicit one, and an error when an
 // explicit budget cannot hold them.
 TEST(MemoryPlan, HybridStateSlotsComeBesideTheDefaultAndOutOfAnExplicitBudget) {
-  class HybridHostModel final : public model::CausalLm {
-   public:
-    HybridHostModel() {
-      config_.num_layers = 2;
-      config_.num_kv_heads = 1;
-      config_.head_dim = 8;
-      config_.layer_types = {model::LayerType::kLinearAttention, model::LayerType::kFullAttention};
-      config_.linear = {4, 16, 16, 2, 4};  // conv kernel, key dim, value dim, key heads, value heads
-    }
-    const model::ModelConfig& config() const override { return config_; }
-    Tensor forward(const model::ForwardBatch&, model::PagedKvCache&) override { return {}; }
-    std::size_t weight_bytes() const override { return 0; }
-
-   private:
-    model::ModelConfig config_;
-  } host;
+  HostModel host(host_config(true));
   // Per slot: 4 x 16 x 16 state + 3 x 128 window floats = 5632 bytes.
   const std::uint64_t slot_bytes = (4 * 16 * 16 + 3 * 128) * 4;
   MemoryPlan plan = plan_memory(host, flags());

@@ -11,5 +11,5 @@ mkdir -p "$OUT/fixtures"
 PYTHONUNBUFFERED=1 python3 scripts/device/make_reference_models.py "$OUT/fixtures" \
   tests/fixtures/models/qwen3-small-vocab 2>&1 | grep -v Warning | tee "$OUT/make_reference_models.log" | tail -8
 mkdir -p /tmp/real
-PYTHONUNBUFFERED=1 python3 scripts/device/compare_real_shapes.py "$arle" tests/fixtures/configs \
+PYTHONUNBUFFERED=1 python3 scripts/device/compare_generate_logprobs.py "$arle" tests/fixtures/configs \
   tests/fixtures/models/qwen3-tiny /tmp/real 2>&1 | grep -v Warning | tee "$OUT/real_shapes.txt" | tail -8

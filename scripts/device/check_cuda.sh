@@ -2,8 +2,8 @@
 # On the GPU machine: every CUDA op against the CPU op (then again under
 # compute-sanitizer memcheck), the CUDA backend on every fixture against the
 # transformers references, `arle generate` on CPU and CUDA side by side, and
-# the cuBLASLt GEMM rate, real shapes against transformers and a first speed
-# look (ARLE_BF16_BASELINE=1 adds transformers' own bf16 on the fixtures).
+# the cuBLASLt GEMM rate, and random-weight models of real shapes against
+# transformers (ARLE_BF16_BASELINE=1 adds transformers' own bf16 on the fixtures).
 # Expects device/bin/*.gz from
 # scripts/build_cuda_tests.sh. Logs go to $OUT; a summary prints last.
 set -uo pipefail
@@ -45,18 +45,8 @@ python3 scripts/device/bf16_baseline.py tests/fixtures stories260K qwen3-tiny qw
 fi
 echo "== real shapes (random bf16 weights) on CUDA against transformers float32"
 mkdir -p /tmp/real
-ARLE_GENERATE_ARGS="--backend cuda" PYTHONUNBUFFERED=1 python3 scripts/device/compare_real_shapes.py \
-  device/bin/arle tests/fixtures/configs tests/fixtures/models/qwen3-tiny /tmp/real 2>&1 | grep -v -i warn | \
-  tee "$out/real_shapes.txt" | tail -5
-echo "== first speed look: random Qwen3-0.6B, CUDA backend (correct-first kernels, no graphs yet)"
-python3 - <<'PY' 2>&1 | grep -v -i warn
-import json, torch, transformers
-cfg = json.load(open("tests/fixtures/configs/Qwen3-0.6B/config.json"))
-m = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**cfg), dtype=torch.bfloat16)
-m.save_pretrained("/tmp/qwen3-0.6b")
-PY
-cp tests/fixtures/models/qwen3-tiny/tokenizer* /tmp/qwen3-0.6b/
-device/bin/arle --log-level warn bench latency --backend cuda --model-path /tmp/qwen3-0.6b --input-len 512 \
-  --output-len 128 2>&1 | tee "$out/latency_0.6b.txt" | tail -6
-device/bin/arle --log-level warn bench throughput --backend cuda --model-path /tmp/qwen3-0.6b --num-prompts 64 \
-  --input-len 100,1024 --output-len 100,1024 --kv-cache-memory 20GiB 2>&1 | tee "$out/throughput_0.6b.txt" | tail -6
+PYTHONUNBUFFERED=1 python3 scripts/device/compare_real_shapes.py device/bin/cuda_model_test tests/fixtures/configs \
+  tests/fixtures/models/qwen3-tiny /tmp/real 2>&1 | grep -v -i warn > "$out/real_shapes.txt"
+real=${PIPESTATUS[0]}
+tail -8 "$out/real_shapes.txt"
+echo "real shapes exit $real"

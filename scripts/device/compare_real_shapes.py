@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
-"""On the GPU machine: random-weight models of real configs (bf16), run by
-`arle generate` on the CPU backend and by transformers in float32 on the GPU,
-compared position by position: prompt logprobs, top-5 alternatives and the
-greedy continuation (up to the first near-tie).
+"""On the GPU machine: random-weight models of real configs (bf16 weights),
+each with transformers' float32 references in the fixtures' format
+(reference.json + reference.safetensors; tests/fixtures/README.md), then
+checked on the CUDA backend by `cuda_model_test --gtest_filter=CudaRealShapes*`
+under the same rules as the fixtures. Transformers' own bf16 run is scored
+under those rules too, as the baseline for what bf16 rounding does.
 
-usage: compare_real_shapes.py ARLE CONFIGS_DIR TOKENIZER_DIR WORK_DIR
-$ARLE_GENERATE_ARGS is added to every `arle generate` (e.g. "--backend cuda").
+usage: compare_real_shapes.py CUDA_MODEL_TEST CONFIGS_DIR TOKENIZER_DIR WORK_DIR
+Exits with the test's status.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import torch
 import transformers
+from safetensors.torch import save_file
 
-arle, configs_dir, tok_dir, work = sys.argv[1:5]
+from random_model import save_random_model
+
+test_binary, configs_dir, tok_dir, work = sys.argv[1:5]
 torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
 
 MODELS = {
     "qwen3-0.6b": ("Qwen3-0.6B", {}),
@@ -26,62 +31,82 @@ MODELS = {
     "llama-3.2-1b": ("Llama-3.2-1B", {}),
     "qwen3-30b-a3b-2layer": ("Qwen3-30B-A3B", {"num_hidden_layers": 2}),
 }
-PROMPT = [(i * 7919 + 13) % 120000 + 100 for i in range(48)]
-NEW = 8
+# Token ids below every model's vocabulary (Llama's is 128k): a short prompt
+# and one that spans many KV pages and prefill chunks.
+CASES = [
+    {"name": "ids48", "input_ids": [(i * 7919 + 13) % 120000 + 100 for i in range(48)]},
+    {"name": "ids700", "input_ids": [(i * 104729 + 71) % 120000 + 100 for i in range(700)]},
+]
+NEW = 16
+MARGIN, CLEAR = 0.05, 0.5  # as tests/cuda/cuda_model_test.cpp
 
-rows = []
-for name, (folder, overrides) in MODELS.items():
-    cfg = json.load(open(os.path.join(configs_dir, folder, "config.json")))
-    cfg.update(overrides)
-    config = transformers.AutoConfig.for_model(**cfg)
-    torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    d = os.path.join(work, name)
-    model.save_pretrained(d)
-    del model
-    for f in os.listdir(tok_dir):
-        if f.startswith("tokenizer") or f == "special_tokens_map.json":
-            shutil.copy(os.path.join(tok_dir, f), d)
-    start = time.time()
-    extra = os.environ.get("ARLE_GENERATE_ARGS", "").split()
-    p = subprocess.run([arle, "--log-level", "info", "generate", *extra, "--model-path", d, "--prompt-ids",
-                        ",".join(map(str, PROMPT)), "--max-tokens", str(NEW), "--temperature", "0", "--ignore-eos",
-                        "--echo", "--logprobs", "5", "--json"], capture_output=True, text=True)
-    seconds = time.time() - start
-    if p.returncode != 0:
-        rows.append(f"{name}: arle FAILED {p.stderr.strip()[-500:]}")
-        continue
-    ours = json.loads(p.stdout)
-    ref = transformers.AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).cuda().eval()
-    ids = PROMPT + ours["token_ids"]
+
+def references(model, ids):
     with torch.no_grad():
-        lp = torch.log_softmax(ref(torch.tensor([ids], device="cuda")).logits[0].float(), -1).cpu()
-    worst_prompt = worst_top = 0.0
-    top_mismatch = 0
-    for t in range(1, len(PROMPT)):
-        mine = ours["prompt_logprobs"][t]
-        worst_prompt = max(worst_prompt, abs(mine["logprob"] - lp[t - 1, PROMPT[t]].item()))
-        ref_top = torch.topk(lp[t - 1], 6)
-        for j, alt in enumerate(mine["top_logprobs"]):
-            worst_top = max(worst_top, abs(alt["logprob"] - lp[t - 1, alt["token_id"]].item()))
-            gap = min(abs(ref_top.values[j] - ref_top.values[j + 1]).item(),
-                      abs(ref_top.values[j] - ref_top.values[j - 1]).item() if j else 1.0)
-            if alt["token_id"] != ref_top.indices[j].item() and gap > 1e-3:
-                top_mismatch += 1
-    greedy_ok = 0
-    for s, tok in enumerate(ours["token_ids"]):
-        row = lp[len(PROMPT) - 1 + s]
-        v, i = torch.topk(row, 2)
-        if (v[0] - v[1]).item() < 1e-3:
-            break
-        if i[0].item() != tok:
-            break
-        greedy_ok += 1
-    log_line = [l for l in p.stderr.splitlines() if "decode" in l]
-    rows.append(f"{name}: max|dlogprob| prompt {worst_prompt:.2e}, top-5 {worst_top:.2e}, top-5 rank mismatches "
-                f"{top_mismatch}, greedy {greedy_ok}/{NEW} equal before any near-tie, wall {seconds:.1f}s | "
-                f"{log_line[-1].split('] ')[-1] if log_line else ''}")
+        logits = model(torch.tensor([ids], device="cuda")).logits[0].float()
+        lp = torch.log_softmax(logits, -1)
+        topv, topi = torch.topk(logits, 16, dim=-1)
+        greedy, margins, cur = [], [], list(ids)
+        for _ in range(NEW):
+            v, i = torch.topk(model(torch.tensor([cur], device="cuda")).logits[0, -1].float(), 2)
+            greedy.append(int(i[0]))
+            margins.append(float(v[0] - v[1]))
+            cur.append(int(i[0]))
+    meta = {"prompt_logprobs": [lp[t, ids[t + 1]].item() for t in range(len(ids) - 1)], "greedy_ids": greedy,
+            "greedy_top2_margin": margins}
+    return meta, {"last_logits": logits[-1].cpu().contiguous(), "topk_ids": topi.to(torch.int32).cpu().contiguous(),
+                  "topk_logits": topv.cpu().contiguous()}
+
+
+def bf16_baseline(d, cases, tensors):
+    """Transformers in bf16 scored against the float32 references."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(d, dtype=torch.bfloat16).cuda().eval()
+    clear = clear_flips = near = near_flips = 0
+    worst_l2 = 0.0
+    for i, c in enumerate(cases):
+        with torch.no_grad():
+            logits = model(torch.tensor([c["input_ids"]], device="cuda")).logits[0].float().cpu()
+        top_ids, top_logits = tensors[f"case{i}.topk_ids"], tensors[f"case{i}.topk_logits"]
+        for t in range(len(c["input_ids"])):
+            margin = (top_logits[t, 0] - top_logits[t, 1]).item()
+            flipped = logits[t].argmax().item() != top_ids[t, 0].item()
+            if margin > CLEAR:
+                clear, clear_flips = clear + 1, clear_flips + flipped
+            elif margin > MARGIN:
+                near, near_flips = near + 1, near_flips + flipped
+        last = tensors[f"case{i}.last_logits"]
+        worst_l2 = max(worst_l2, ((logits[-1] - last).norm() / last.norm()).item())
+    del model
+    torch.cuda.empty_cache()
+    return worst_l2, (f"transformers bf16: top-1 flips {clear_flips}/{clear} clear, {near_flips}/{near} near; "
+            f"worst last-logits rel L2 {worst_l2:.2e}")
+
+
+rows, dirs = [], []
+for name, (folder, overrides) in MODELS.items():
+    start = time.time()
+    d = os.path.join(work, name)
+    save_random_model(os.path.join(configs_dir, folder), tok_dir, d, overrides)
+    ref = transformers.AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).cuda().eval()
+    out, tensors = {"note": f"random {folder} (seed 0), bf16 weights; transformers float32 references",
+                    "transformers": transformers.__version__, "torch": torch.__version__, "cases": []}, {}
+    for i, c in enumerate(CASES):
+        meta, t = references(ref, c["input_ids"])
+        out["cases"].append({**c, **meta})
+        tensors.update({f"case{i}.{k}": v for k, v in t.items()})
     del ref
     torch.cuda.empty_cache()
-    shutil.rmtree(d)
+    save_file(tensors, os.path.join(d, "reference.safetensors"))
+    # The test allows the last logits as far from float32 as transformers'
+    # own bf16 run is (or 2e-2, whichever is larger).
+    out["transformers_bf16_last_logits_rel_l2"], baseline = bf16_baseline(d, CASES, tensors)
+    json.dump(out, open(os.path.join(d, "reference.json"), "w"))
+    rows.append(f"{name}: {baseline} (made in {time.time() - start:.0f} s)")
+    print(rows[-1], flush=True)
+    dirs.append(d)
+
+env = dict(os.environ, ARLE_REAL_SHAPE_MODELS=":".join(dirs))
+test = subprocess.run([test_binary, "--gtest_filter=CudaRealShapes.*"], env=env, capture_output=True, text=True)
+print(test.stdout[-6000:] + test.stderr[-2000:])
 print("\n".join(rows))
+sys.exit(test.returncode)

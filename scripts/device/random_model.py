@@ -3,20 +3,35 @@
 written by transformers' own save_pretrained, with a Qwen tokenizer beside it.
 
 usage: random_model.py CONFIG_DIR TOKENIZER_DIR OUT_DIR
+(compare_real_shapes.py and compare_generate_logprobs.py import save_random_model.)
 """
-import glob
 import json
+import os
 import shutil
 import sys
 
 import torch
 import transformers
 
-config_dir, tokenizer_dir, out = sys.argv[1:4]
-cfg = json.load(open(f"{config_dir}/config.json"))
-torch.manual_seed(0)
-model = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**cfg), dtype=torch.bfloat16)
-model.save_pretrained(out)
-for f in glob.glob(f"{tokenizer_dir}/tokenizer*"):
-    shutil.copy(f, out)
-print(f"{out}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters")
+
+def save_random_model(config_dir, tokenizer_dir, out, overrides=None):
+    """Seed 0, initialised on the GPU (on the CPU, 4B takes minutes); returns the parameter count."""
+    cfg = json.load(open(os.path.join(config_dir, "config.json")))
+    cfg.update(overrides or {})
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        model = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**cfg),
+                                                              dtype=torch.bfloat16)
+    model.save_pretrained(out)
+    count = sum(p.numel() for p in model.parameters())
+    del model
+    torch.cuda.empty_cache()
+    for f in os.listdir(tokenizer_dir):
+        if f.startswith("tokenizer") or f == "special_tokens_map.json":
+            shutil.copy(os.path.join(tokenizer_dir, f), out)
+    return count
+
+
+if __name__ == "__main__":
+    config_dir, tokenizer_dir, out = sys.argv[1:4]
+    print(f"{out}: {save_random_model(config_dir, tokenizer_dir, out) / 1e6:.0f}M parameters")

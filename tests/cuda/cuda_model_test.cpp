@@ -8,7 +8,8 @@
 //   - top-1 equal wherever the reference margin exceeds 0.5 (no exceptions);
 //   - where it is in (0.05, 0.5], at most 8% of positions may differ
 //     (transformers bf16: 5 of qwen3-tiny's 66 such positions, 7.6%);
-//   - the last position's logits within 2e-2 relative L2;
+//   - the last position's logits within 2e-2 relative L2 (real shapes: or
+//     within transformers bf16's own distance, where that is larger);
 //   - greedy continuations (the engine's one-request loop, prefill in odd
 //     chunks) equal up to the first step whose reference margin is under 0.5.
 // Runs on the GPU machine (label gpu).
@@ -17,9 +18,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 
+#include "common/json_file.h"
 #include "engine/engine.h"
 #include "engine/generate.h"
 #include "model/causal_lm.h"
@@ -35,15 +39,32 @@ constexpr double kMargin = 0.05;     // the issue's
 constexpr double kBf16Margin = 0.5;  // beyond bf16 rounding on these fixtures
 constexpr double kNearFlips = 0.08;  // share of (0.05, 0.5] positions allowed to differ
 
-class CudaReference : public ::testing::TestWithParam<std::string> {};
+// The 2e-2, or what transformers itself reaches in bf16 where that
+// is worse: the real-shape references record it (deep random-weight models
+// have logits of a few units, and rounding the residual stream to bf16 at
+// every layer moves them by 2-4% in transformers too).
+double last_logits_l2_tolerance(const std::string& dir) {
+  const nlohmann::json reference = read_json_file(dir + "/reference.json");
+  return std::max(2e-2, reference.value("transformers_bf16_last_logits_rel_l2", 0.0));
+}
 
-TEST_P(CudaReference, MatchesTransformers) {
-  const std::string dir = fixture_model_dir(GetParam());
-  auto model = model::load_causal_lm(dir, model::Backend::kCuda);
-  auto tokenizer = text::Tokenizer::load(dir);
-  std::size_t compared_positions = 0, near_positions = 0, near_flips = 0, greedy_steps = 0;
+// What one model did against its references.
+struct ReferenceTally {
+  std::size_t clear_positions = 0;  // reference margin above kBf16Margin: top-1 must match
+  std::size_t near_positions = 0;   // margin in (kMargin, kBf16Margin]
+  std::size_t near_flips = 0;
+  std::size_t greedy_steps = 0;
+};
+
+// The rules above, on every case of a folder with reference.json and
+// reference.safetensors (a fixture, or a real-shape model written by
+// scripts/device/compare_real_shapes.py).
+ReferenceTally check_against_reference(model::CausalLm& model, const text::Tokenizer& tokenizer,
+                                       const std::string& label, const std::string& dir, double greedy_margin) {
+  ReferenceTally tally;
+  const double last_logits_tolerance = last_logits_l2_tolerance(dir);
   for (const ReferenceCase& c : load_reference_cases(dir)) {
-    const Tensor logits = prompt_logits(*model, c.input_ids);
+    const Tensor logits = prompt_logits(model, c.input_ids);
     const std::int64_t vocab = logits.size(1);
     for (std::int64_t t = 0; t < logits.size(0); ++t) {
       const float* ref = c.topk_logits.data() + t * kReferenceTopK;
@@ -53,14 +74,14 @@ TEST_P(CudaReference, MatchesTransformers) {
       const auto top = static_cast<std::int32_t>(std::max_element(row, row + vocab) - row);
       const std::int32_t want = c.topk_ids[static_cast<std::size_t>(t * kReferenceTopK)];
       if (margin > kBf16Margin) {
-        EXPECT_EQ(top, want) << c.name << " position " << t << ": reference margin " << margin;
-        ++compared_positions;
+        EXPECT_EQ(top, want) << label << " " << c.name << " position " << t << ": reference margin " << margin;
+        ++tally.clear_positions;
       } else {
-        ++near_positions;
+        ++tally.near_positions;
         if (top != want) {
-          ++near_flips;
-          std::printf("%s position %lld: near tie flipped (reference margin %.3f, ours %.3f)\n", c.name.c_str(),
-                      static_cast<long long>(t), margin, row[top] - row[want]);
+          ++tally.near_flips;
+          std::printf("%s %s position %lld: near tie flipped (reference margin %.3f, ours %.3f)\n", label.c_str(),
+                      c.name.c_str(), static_cast<long long>(t), margin, row[top] - row[want]);
         }
       }
     }
@@ -71,30 +92,63 @@ TEST_P(CudaReference, MatchesTransformers) {
       norm += double(c.last_logits[i]) * c.last_logits[i];
     }
     const double relative = std::sqrt(diff / norm);
-    EXPECT_LT(relative, 2e-2) << c.name;
-    std::printf("%s %s: last logits relative L2 %.2e over %zu positions\n", GetParam().c_str(), c.name.c_str(),
-                relative, c.input_ids.size());
+    EXPECT_LT(relative, last_logits_tolerance) << label << " " << c.name;
+    std::printf("%s %s: last logits relative L2 %.2e over %zu positions\n", label.c_str(), c.name.c_str(), relative,
+                c.input_ids.size());
 
     engine::GenerateRequest request;
     request.prompt_ids = c.input_ids;
     request.sampling.temperature = 0;
     request.max_tokens = static_cast<std::int64_t>(c.greedy_ids.size());
     request.prefill_chunk = 7;
-    const engine::GenerateOutput out = engine::generate(*model, *tokenizer, request);
-    ASSERT_EQ(out.token_ids.size(), c.greedy_ids.size()) << c.name;
-    for (std::size_t i = 0; i < c.greedy_ids.size() && c.greedy_top2_margin[i] >= kBf16Margin; ++i) {
-      ASSERT_EQ(out.token_ids[i], c.greedy_ids[i]) << c.name << " step " << i;
-      ++greedy_steps;
+    const engine::GenerateOutput out = engine::generate(model, tokenizer, request);
+    EXPECT_EQ(out.token_ids.size(), c.greedy_ids.size()) << label << " " << c.name;
+    for (std::size_t i = 0; i < std::min(out.token_ids.size(), c.greedy_ids.size()); ++i) {
+      if (c.greedy_top2_margin[i] < greedy_margin) break;
+      EXPECT_EQ(out.token_ids[i], c.greedy_ids[i]) << label << " " << c.name << " step " << i;
+      if (out.token_ids[i] != c.greedy_ids[i]) break;
+      ++tally.greedy_steps;
     }
   }
-  std::printf("%s: top-1 equal at %zu clear positions, %zu/%zu near ties flipped, %zu greedy steps\n",
-              GetParam().c_str(), compared_positions, near_flips, near_positions, greedy_steps);
-  EXPECT_GT(compared_positions, 0u);
-  EXPECT_LE(static_cast<double>(near_flips), kNearFlips * static_cast<double>(near_positions));
+  std::printf("%s: top-1 equal at %zu clear positions, %zu/%zu near ties flipped, %zu greedy steps\n", label.c_str(),
+              tally.clear_positions, tally.near_flips, tally.near_positions, tally.greedy_steps);
+  EXPECT_LE(static_cast<double>(tally.near_flips), kNearFlips * static_cast<double>(tally.near_positions)) << label;
+  return tally;
+}
+
+class CudaReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaReference, MatchesTransformers) {
+  const std::string dir = fixture_model_dir(GetParam());
+  auto model = model::load_causal_lm(dir, model::Backend::kCuda);
+  auto tokenizer = text::Tokenizer::load(dir);
+  EXPECT_GT(check_against_reference(*model, *tokenizer, GetParam(), dir, kBf16Margin).clear_positions, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaReference, ::testing::ValuesIn(reference_fixture_names()),
                          [](const auto& info) { return fixture_param_name(info.param); });
+
+// Random-weight models of real shapes (Qwen3-0.6B, Qwen3-4B, ...) under the
+// same rules: scripts/device/compare_real_shapes.py makes each folder with
+// transformers' float32 references and names them, colon-separated, in
+// $ARLE_REAL_SHAPE_MODELS. Their logits are small (a few units), so clear
+// positions are few; every position with a margin above kMargin counts.
+TEST(CudaRealShapes, MatchTransformers) {
+  const char* env = std::getenv("ARLE_REAL_SHAPE_MODELS");
+  if (env == nullptr || *env == 0) GTEST_SKIP() << "set ARLE_REAL_SHAPE_MODELS (scripts/device/compare_real_shapes.py)";
+  std::string dirs = env;
+  for (std::size_t start = 0; start <= dirs.size();) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = dirs.substr(start, end - start);
+    start = end + 1;
+    if (dir.empty()) continue;
+    auto model = model::load_causal_lm(dir, model::Backend::kCuda);
+    auto tokenizer = text::Tokenizer::load(dir);
+    const ReferenceTally tally =
+        check_against_reference(*model, *tokenizer, dir.substr(dir.rfind('/') + 1), dir, kMargin);
+    EXPECT_GT(tally.clear_positions + tally.near_positions, 0u) << dir;
+  }
+}
 
 // The engine on CUDA: 24 concurrent greedy requests (some n = 2, some with
 // penalties, chunked prefill, shared prefixes) against each run alone through

@@ -15,6 +15,9 @@ void add_engine_options(CLI::App& app, EngineOptions& o) {
                  "share of the GPU's memory for weights, workspace and KV cache together (default 0.85)");
   app.add_option("--page-size", o.page_size, "tokens per KV page (default 16)");
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "do not reuse cached prompt prefixes");
+  app.add_option("--state-snapshots", o.state_snapshots,
+                 "hybrid models (Qwen3.5): recurrent-state snapshots the prefix cache keeps, each the size of one "
+                 "sequence's state (default: --max-num-seqs; 0: no prefix reuse for them)");
   app.add_option("--max-waiting-requests", o.max_waiting_requests,
                  "requests that may wait for a slot; the server answers 503 beyond (default 1024, 0: no limit)");
 }
@@ -32,6 +35,9 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   if (!(o.gpu_memory_fraction > 0 && o.gpu_memory_fraction <= 1)) {
     throw_error(ErrorCode::kInvalidArgument, "--gpu-memory-fraction {} must be in (0, 1]", o.gpu_memory_fraction);
   }
+  if (o.state_snapshots && (*o.state_snapshots < 0 || *o.state_snapshots > 65536)) {
+    throw_error(ErrorCode::kInvalidArgument, "--state-snapshots {} must be in [0, 65536]", *o.state_snapshots);
+  }
   if (o.max_waiting_requests < 0) {
     throw_error(ErrorCode::kInvalidArgument, "--max-waiting-requests {} must be 0 or more", o.max_waiting_requests);
   }
@@ -40,6 +46,7 @@ engine::EngineConfig engine_config(const EngineOptions& o) {
   c.scheduler.max_batched_tokens = o.max_batched_tokens;
   c.scheduler.max_num_seqs = o.max_num_seqs;
   c.scheduler.prefix_cache = !o.no_prefix_cache;
+  c.state_snapshots = o.state_snapshots.value_or(-1);
   c.page_size = o.page_size;
   c.gpu_memory_fraction = o.gpu_memory_fraction;
   const std::string& kv = o.kv_cache_memory;

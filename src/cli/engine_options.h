@@ -1,7 +1,7 @@
 #pragma once
 // The engine flags shared by every command that runs the engine (bench and
 // serve): --max-batched-tokens, --max-num-seqs, --kv-cache-memory,
-// --gpu-memory-fraction, --page-size, --no-prefix-cache,
+// --gpu-memory-fraction, --page-size, --no-prefix-cache, --state-snapshots,
 // --max-waiting-requests. --kv-cache-memory takes a size (512MiB) or a share
 // of the memory free after the model (40%); unset, the memory plan sizes the
 // KV cache (engine/memory_plan.h).
@@ -21,7 +21,8 @@ struct EngineOptions {
   double gpu_memory_fraction = 0.85;
   std::int64_t page_size = 16;
   bool no_prefix_cache = false;
-  std::int64_t max_waiting_requests = 1024;  // serve answers 503 beyond
+  std::optional<std::int64_t> state_snapshots;  // unset: the engine's default
+  std::int64_t max_waiting_requests = 1024;     // serve answers 503 beyond
 };
 
 void add_engine_options(CLI::App& app, EngineOptions& options);

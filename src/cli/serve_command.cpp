@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +38,8 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   }
   api.vocab_size = model_config.vocab_size;
   api.cache_namespace = std::filesystem::absolute(o.model_path).string();
+  api.history_snapshots = std::find(model_config.layer_types.begin(), model_config.layer_types.end(),
+                                    model::LayerType::kLinearAttention) != model_config.layer_types.end();
   apply_threads(o.compute);
 
   auto tokenizer = text::Tokenizer::load(o.model_path);

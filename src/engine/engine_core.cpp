@@ -14,17 +14,6 @@ bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-// Hybrid models' recurrent state is not in the KV pages, so a prefix match
-// would skip tokens the state has not seen: their prefix cache stays off
-// until it keeps state snapshots (issue 8).
-SchedulerConfig scheduler_config(SchedulerConfig config, const MemoryPlan& plan) {
-  if (plan.state_slots > 0 && config.prefix_cache) {
-    log::info("prefix cache off: this model's linear-attention state cannot resume from cached pages yet");
-    config.prefix_cache = false;
-  }
-  return config;
-}
-
 }  // namespace
 
 EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer, EngineConfig config)
@@ -33,8 +22,9 @@ EngineCore::EngineCore(model::CausalLm& model, const text::Tokenizer& tokenizer,
       config_(config),
       plan_(plan_memory(model, config)),
       pool_(model.config(), plan_.kv_pages, config.page_size, model.kv_storage(), plan_.state_slots),
-      cache_(pool_),
-      scheduler_(scheduler_config(config.scheduler, plan_), pool_, cache_),
+      states_(pool_.cache()),
+      cache_(pool_, &states_, plan_.state_snapshots),
+      scheduler_(config.scheduler, pool_, cache_, states_),
       runner_(model, pool_) {
   log::info("{}", describe(plan_));
 }
@@ -53,10 +43,11 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
     if (requests_.count(id)) throw_error(ErrorCode::kInternal, "request id {} is in use", id);
     if (request.n < 1 || request.n > 64)
       throw_error(ErrorCode::kInvalidArgument, "n = {} must be in [1, 64]", request.n);
-    if (plan_.state_slots > 0 && request.n > plan_.state_slots) {
+    const std::int64_t sequence_slots = plan_.state_slots - plan_.state_snapshots;
+    if (plan_.state_slots > 0 && request.n > sequence_slots) {
       throw_error(ErrorCode::kInvalidArgument,
                   "n = {} exceeds the {} sequences this engine runs at once (--max-num-seqs)", request.n,
-                  plan_.state_slots);
+                  sequence_slots);
     }
     if (request.min_tokens < 0 || request.min_tokens > request.max_tokens) {
       throw_error(ErrorCode::kInvalidArgument, "min_tokens = {} must be in [0, max_tokens = {}]", request.min_tokens,
@@ -190,7 +181,7 @@ void EngineCore::finish(Sequence& s, const std::string& reason) {
     d.finish_reason = reason;
     s.state->handle->push(std::move(d));
   }
-  if (scheduler_.prefix_cache() && !r.prompt_logprobs &&
+  if (scheduler_.prefix_cache() && !r.prompt_logprobs && cache_.can_match() &&
       scheduler_.running().end() != std::find(scheduler_.running().begin(), scheduler_.running().end(), &s)) {
     cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
   }
@@ -228,6 +219,30 @@ void EngineCore::end_request(std::uint64_t id) {
   requests_.erase(it);
 }
 
+void EngineCore::cache_computed(Sequence& s, const ScheduledChunk& chunk) {
+  const std::int64_t page_size = pool_.page_size();
+  const std::int64_t pages_before = s.computed / page_size;
+  s.computed = chunk.end;
+  const Request& r = s.state->request;
+  if (!scheduler_.prefix_cache() || r.prompt_logprobs || !cache_.can_match()) return;
+  // Cache full pages as the prefill goes, so a long prompt helps the next
+  // request before this one finishes.
+  if (s.computed / page_size > pages_before) cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
+  if (!cache_.takes_snapshots() || s.computed % page_size != 0) return;
+  // The state now is the state after exactly s.computed tokens. A prefill
+  // keeps it at its snapshot points (the scheduler ends chunks there); a
+  // decoding sample at every page boundary it passes, keeping only its
+  // latest, so a finished turn leaves the last one.
+  const bool decoding = chunk.begin >= s.prompt_len;
+  if (!decoding) {
+    const std::vector<std::int64_t> points = scheduler_.snapshot_points(s);
+    if (std::find(points.begin(), points.end(), s.computed) == points.end()) return;
+  }
+  if (decoding && s.decode_snapshot > 0) cache_.drop_snapshot(r.cache_namespace, s.tokens, s.decode_snapshot);
+  const bool taken = cache_.add_snapshot(r.cache_namespace, s.tokens, s.computed, s.state_slot);
+  if (decoding) s.decode_snapshot = taken ? s.computed : 0;
+}
+
 bool EngineCore::step() {
   using Clock = std::chrono::steady_clock;
   const auto seconds = [](Clock::time_point from, Clock::time_point to) {
@@ -249,17 +264,7 @@ bool EngineCore::step() {
   stats_.decode_rows += result.decode_rows;
   stats_.peak_used_pages = std::max(stats_.peak_used_pages, pool_.num_pages() - pool_.free_pages());
 
-  for (const ScheduledChunk& ch : chunks) {
-    Sequence& s = *ch.sequence;
-    const std::int64_t pages_before = s.computed / pool_.page_size();
-    s.computed = ch.end;
-    const Request& r = s.state->request;
-    // Cache full pages as the prefill goes, so a long prompt helps the next
-    // request before this one finishes.
-    if (scheduler_.prefix_cache() && !r.prompt_logprobs && s.computed / pool_.page_size() > pages_before) {
-      cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
-    }
-  }
+  for (const ScheduledChunk& ch : chunks) cache_computed(*ch.sequence, ch);
   for (LogitRow& use : result.rows) {
     Sequence& s = *use.sequence;
     const float* row = use.host_row >= 0 ? result.logits.data<float>() + use.host_row * vocab : nullptr;
@@ -291,6 +296,9 @@ bool EngineCore::step() {
       static_cast<double>(pool_.num_pages() - pool_.free_pages()) / static_cast<double>(pool_.num_pages());
   stats_.cache_hit_tokens = cache_.hit_tokens();
   stats_.cache_queried_tokens = cache_.queried_tokens();
+  stats_.snapshot_hits = cache_.snapshot_hits();
+  stats_.snapshots_taken = cache_.snapshots_taken();
+  stats_.snapshots = cache_.snapshots();
   return true;
 }
 
@@ -298,10 +306,10 @@ void EngineCore::check_invariants() const {
   cache_.check_invariants();
   std::vector<std::int32_t> holders(static_cast<std::size_t>(pool_.num_pages()), 0);
   for (std::int32_t page : cache_.pages()) ++holders[static_cast<std::size_t>(page)];
-  std::vector<bool> slot_held(static_cast<std::size_t>(scheduler_.state_slots()), false);
+  std::vector<bool> slot_held(static_cast<std::size_t>(states_.slots()), false);
   std::int64_t slots_held = 0;
   auto hold_slot = [&](std::int32_t slot) {
-    if (slot < 0 || slot >= scheduler_.state_slots() || slot_held[static_cast<std::size_t>(slot)]) {
+    if (slot < 0 || slot >= states_.slots() || slot_held[static_cast<std::size_t>(slot)]) {
       throw_error(ErrorCode::kInternal, "state slot {} is held twice or does not exist", slot);
     }
     slot_held[static_cast<std::size_t>(slot)] = true;
@@ -312,7 +320,7 @@ void EngineCore::check_invariants() const {
       if (s->status == SequenceStatus::kWaiting && (!s->page_table.empty() || s->state_slot >= 0)) {
         throw_error(ErrorCode::kInternal, "a waiting sequence holds pages or a state slot");
       }
-      if (s->status == SequenceStatus::kRunning && scheduler_.state_slots() > 0 && s->state_slot < 0) {
+      if (s->status == SequenceStatus::kRunning && states_.slots() > 0 && s->state_slot < 0) {
         throw_error(ErrorCode::kInternal, "a running sequence of a hybrid model has no state slot");
       }
       for (std::int32_t page : s->page_table) ++holders[static_cast<std::size_t>(page)];
@@ -320,9 +328,10 @@ void EngineCore::check_invariants() const {
       for (std::int32_t slot : s->fork_slots) hold_slot(slot);
     }
   }
-  if (slots_held + scheduler_.free_state_slots() != scheduler_.state_slots()) {
-    throw_error(ErrorCode::kInternal, "{} state slots held and {} free of {}", slots_held,
-                scheduler_.free_state_slots(), scheduler_.state_slots());
+  for (std::int32_t slot : cache_.snapshot_slots()) hold_slot(slot);
+  if (slots_held + states_.free_slots() != states_.slots()) {
+    throw_error(ErrorCode::kInternal, "{} state slots held and {} free of {}", slots_held, states_.free_slots(),
+                states_.slots());
   }
   std::int64_t free_count = 0;
   for (std::int64_t p = 0; p < pool_.num_pages(); ++p) {

@@ -17,6 +17,7 @@
 #include "engine/request.h"
 #include "engine/scheduler.h"
 #include "engine/sequence.h"
+#include "engine/state_pool.h"
 #include "model/causal_lm.h"
 #include "text/tokenizer.h"
 
@@ -32,6 +33,9 @@ struct EngineConfig {
   double kv_cache_percent = 0;              // --kv-cache-memory as a share
   double gpu_memory_fraction = 0.85;        // --gpu-memory-fraction
   std::int64_t max_waiting_requests = 0;    // Engine::try_submit's queue limit; 0: none
+  // Hybrid models: recurrent-state snapshots the prefix cache may hold
+  // (--state-snapshots); -1: one per --max-num-seqs sequence.
+  std::int64_t state_snapshots = -1;
 };
 
 struct EngineStats {
@@ -39,6 +43,9 @@ struct EngineStats {
   std::int64_t preemptions = 0;
   std::int64_t peak_used_pages = 0;
   std::int64_t cache_hit_tokens = 0, cache_queried_tokens = 0;  // prefix cache
+  // Hybrid models: admissions that resumed from a state snapshot, snapshots
+  // taken, and snapshots held now.
+  std::int64_t snapshot_hits = 0, snapshots_taken = 0, snapshots = 0;
   // Where step() spends its wall time: scheduling, the model step (batch
   // building, forward, device sampling, waiting for the device) and outputs
   // (host sampling, detokenizing, stop checks, streaming).
@@ -66,7 +73,7 @@ class EngineCore {
 
   const KvPool& pool() const { return pool_; }
   // Hybrid models' recurrent-state slots not held by a sequence.
-  std::int64_t free_state_slots() const { return scheduler_.free_state_slots(); }
+  std::int64_t free_state_slots() const { return states_.free_slots(); }
   const MemoryPlan& memory_plan() const { return plan_; }
   RadixCache& cache() { return cache_; }
   const EngineStats& stats() const { return stats_; }
@@ -88,12 +95,16 @@ class EngineCore {
   void emit_token(Sequence& s, SampleResult sampled);
   void finish(Sequence& s, const std::string& reason);
   void end_request(std::uint64_t id);
+  // After a step: caches the pages a chunk filled and, for hybrid models at
+  // a page boundary, a snapshot of the sequence's state.
+  void cache_computed(Sequence& s, const ScheduledChunk& chunk);
 
   model::CausalLm& model_;
   const text::Tokenizer& tokenizer_;
   EngineConfig config_;
   MemoryPlan plan_;  // before pool_: it sizes the pool
   KvPool pool_;
+  StatePool states_;  // hybrid models' state slots: sequences' and snapshots'
   RadixCache cache_;
   Scheduler scheduler_;
   ModelRunner runner_;

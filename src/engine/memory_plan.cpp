@@ -74,7 +74,13 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
   }
   const std::int64_t state_floats = model::PagedKvCache::state_floats_per_slot(model.config());
   if (state_floats > 0) {
-    plan.state_slots = c.scheduler.max_num_seqs;
+    if (c.state_snapshots < -1) {
+      throw_error(ErrorCode::kInvalidArgument, "--state-snapshots {} must be 0 or more", c.state_snapshots);
+    }
+    plan.state_snapshots = !c.scheduler.prefix_cache ? 0
+                           : c.state_snapshots < 0   ? c.scheduler.max_num_seqs
+                                                     : c.state_snapshots;
+    plan.state_slots = c.scheduler.max_num_seqs + plan.state_snapshots;
     plan.state_bytes = static_cast<std::uint64_t>(plan.state_slots * state_floats) * sizeof(float);
     // The CPU default and a page count size the KV pool alone: the state
     // comes on top. A size, a share or a fraction bounds what the engine
@@ -82,10 +88,10 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
     if (c.kv_pages == 0 && !state_on_top) {
       if (budget <= plan.state_bytes) {
         throw_error(ErrorCode::kInvalidArgument,
-                    "the KV cache budget of {} ({}) does not hold the recurrent state of {} sequences ({}); lower "
-                    "--max-num-seqs or raise the budget",
-                    human_bytes(static_cast<double>(budget)), plan.kv_rule, plan.state_slots,
-                    human_bytes(static_cast<double>(plan.state_bytes)));
+                    "the KV cache budget of {} ({}) does not hold the recurrent state of {} sequences and {} "
+                    "snapshots ({}); lower --max-num-seqs or --state-snapshots, or raise the budget",
+                    human_bytes(static_cast<double>(budget)), plan.kv_rule, c.scheduler.max_num_seqs,
+                    plan.state_snapshots, human_bytes(static_cast<double>(plan.state_bytes)));
       }
       budget -= plan.state_bytes;
     }
@@ -106,10 +112,11 @@ MemoryPlan plan_memory(model::CausalLm& model, const EngineConfig& c) {
   }
   if (!memory && plan.state_bytes > 0 && plan.kv_bytes + plan.state_bytes > free_now) {
     throw_error(ErrorCode::kInvalidArgument,
-                "the KV cache ({}) and the recurrent state of {} sequences ({}) do not fit in the {} of RAM available; "
-                "lower --max-num-seqs or --kv-cache-memory",
-                human_bytes(static_cast<double>(plan.kv_bytes)), plan.state_slots,
-                human_bytes(static_cast<double>(plan.state_bytes)), human_bytes(static_cast<double>(free_now)));
+                "the KV cache ({}) and the recurrent state of {} sequences and {} snapshots ({}) do not fit in the {} "
+                "of RAM available; lower --max-num-seqs, --state-snapshots or --kv-cache-memory",
+                human_bytes(static_cast<double>(plan.kv_bytes)), plan.state_slots - plan.state_snapshots,
+                plan.state_snapshots, human_bytes(static_cast<double>(plan.state_bytes)),
+                human_bytes(static_cast<double>(free_now)));
   }
   if (memory) plan.device_free_after = memory->free - plan.kv_bytes - plan.state_bytes;
   return plan;
@@ -122,8 +129,9 @@ std::string describe(const MemoryPlan& p) {
   line += fmt::format(", KV cache {} ({} pages x {} = {} tokens, {})", human_bytes(static_cast<double>(p.kv_bytes)),
                       p.kv_pages, p.kv_tokens / std::max<std::int64_t>(p.kv_pages, 1), p.kv_tokens, p.kv_rule);
   if (p.state_slots > 0) {
-    line += fmt::format(", recurrent state {} ({} sequences)", human_bytes(static_cast<double>(p.state_bytes)),
-                        p.state_slots);
+    line += fmt::format(", recurrent state {} ({} sequences + {} prefix-cache snapshots)",
+                        human_bytes(static_cast<double>(p.state_bytes)), p.state_slots - p.state_snapshots,
+                        p.state_snapshots);
   }
   if (p.device_total > 0) {
     line += fmt::format("; {} of {} left free", human_bytes(static_cast<double>(p.device_free_after)),

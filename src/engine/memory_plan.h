@@ -9,9 +9,10 @@
 //                               --gpu-memory-fraction of the card (0.85);
 //   neither, on the CPU         1 GiB.
 // Hybrid models also hold a recurrent-state slot per --max-num-seqs
-// sequence: out of the budget of --kv-cache-memory and
-// --gpu-memory-fraction, on top of the CPU default and of an explicit page
-// count.
+// sequence and one per prefix-cache snapshot (--state-snapshots, default
+// one per sequence; none without the prefix cache): out of the budget of
+// --kv-cache-memory and --gpu-memory-fraction, on top of the CPU default and
+// of an explicit page count.
 // A KV pool or state that does not fit (the device's memory, or host RAM on
 // the CPU), or a fraction that leaves it no room, is an error here, at
 // start-up, never mid-request. The plan is logged.
@@ -32,9 +33,10 @@ struct MemoryPlan {
   std::string kv_rule;                                    // which flag sized the pool, in words
   std::int64_t kv_pages = 0, kv_tokens = 0;
   std::uint64_t kv_bytes = 0;
-  // Hybrid models: one recurrent-state slot per running sequence
-  // (max_num_seqs); see above for which budgets it comes out of.
-  std::int64_t state_slots = 0;
+  // Hybrid models: recurrent-state slots, one per running sequence
+  // (max_num_seqs) and one per snapshot (state_snapshots of them); see above
+  // for which budgets they come out of.
+  std::int64_t state_slots = 0, state_snapshots = 0;
   std::uint64_t state_bytes = 0;
 };
 

@@ -6,6 +6,12 @@
 
 namespace arle::engine {
 
+RadixCache::RadixCache(KvPool& pool, StatePool* states, std::int64_t max_snapshots)
+    : pool_(pool),
+      states_(states),
+      needs_snapshots_(states && states->slots() > 0),
+      max_snapshots_(needs_snapshots_ ? max_snapshots : 0) {}
+
 RadixCache::~RadixCache() {
   for (auto& [ns, node] : roots_) release_subtree(*node);
 }
@@ -13,6 +19,21 @@ RadixCache::~RadixCache() {
 void RadixCache::release_subtree(Node& node) {
   for (auto& [key, child] : node.children) release_subtree(*child);
   if (node.page >= 0) pool_.release(node.page);
+  release_snapshot(node);
+}
+
+void RadixCache::touch_snapshot(Node& node) {
+  if (node.snapshot_use != 0) snapshot_lru_.erase(node.snapshot_use);
+  node.snapshot_use = ++snapshot_clock_;
+  snapshot_lru_.emplace(node.snapshot_use, &node);
+}
+
+void RadixCache::release_snapshot(Node& node) {
+  if (node.snapshot < 0) return;
+  states_->release(node.snapshot);
+  node.snapshot = -1;
+  snapshot_lru_.erase(node.snapshot_use);
+  node.snapshot_use = 0;
 }
 
 RadixCache::Node& RadixCache::root(const std::string& ns) {
@@ -21,22 +42,45 @@ RadixCache::Node& RadixCache::root(const std::string& ns) {
   return *slot;
 }
 
+RadixCache::Node* RadixCache::find(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto) {
+  const std::int64_t page_size = pool_.page_size();
+  if (upto % page_size != 0 || upto > static_cast<std::int64_t>(tokens.size())) return nullptr;
+  Node* node = &root(ns);
+  for (std::int64_t start = 0; start < upto; start += page_size) {
+    auto it =
+        node->children.find(std::vector<std::int32_t>(tokens.begin() + start, tokens.begin() + start + page_size));
+    if (it == node->children.end()) return nullptr;
+    node = it->second.get();
+  }
+  return node;
+}
+
 RadixCache::Match RadixCache::match(const std::string& ns, const std::vector<std::int32_t>& tokens,
                                     std::int64_t limit) {
-  Match m;
   const std::int64_t page_size = pool_.page_size();
   limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(tokens.size()));
   Node* node = &root(ns);
   const std::uint64_t now = ++clock_;
+  std::vector<Node*> path;
+  std::size_t usable = 0;  // nodes of the path a match may use
   for (std::int64_t start = 0; start + page_size <= limit; start += page_size) {
     std::vector<std::int32_t> key(tokens.begin() + start, tokens.begin() + start + page_size);
     auto it = node->children.find(key);
     if (it == node->children.end()) break;
     node = it->second.get();
     node->last_use = now;
-    pool_.retain(node->page);
-    m.pages.push_back(node->page);
-    m.tokens += page_size;
+    path.push_back(node);
+    if (!needs_snapshots_ || node->snapshot >= 0) usable = path.size();
+  }
+  Match m;
+  for (std::size_t i = 0; i < usable; ++i) {
+    pool_.retain(path[i]->page);
+    m.pages.push_back(path[i]->page);
+  }
+  m.tokens = static_cast<std::int64_t>(usable) * page_size;
+  if (takes_snapshots() && usable > 0) {
+    m.snapshot = path[usable - 1]->snapshot;
+    touch_snapshot(*path[usable - 1]);
   }
   return m;
 }
@@ -65,6 +109,36 @@ void RadixCache::insert(const std::string& ns, const std::vector<std::int32_t>& 
   }
 }
 
+bool RadixCache::add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
+                              std::int32_t state_slot) {
+  if (!takes_snapshots() || upto <= 0) return false;
+  Node* node = find(ns, tokens, upto);
+  if (node == nullptr) return false;
+  if (node->snapshot >= 0) {
+    touch_snapshot(*node);
+    return false;
+  }
+  if (snapshots() >= max_snapshots_) evict_snapshot();
+  const std::int32_t slot = states_->allocate(/*zeroed=*/false);
+  if (slot < 0) return false;  // running sequences hold every slot
+  states_->cache().copy_state(state_slot, slot);
+  node->snapshot = slot;
+  touch_snapshot(*node);
+  ++snapshots_taken_;
+  return true;
+}
+
+void RadixCache::drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto) {
+  if (!takes_snapshots()) return;
+  if (Node* node = find(ns, tokens, upto)) release_snapshot(*node);
+}
+
+bool RadixCache::evict_snapshot() {
+  if (snapshot_lru_.empty()) return false;
+  release_snapshot(*snapshot_lru_.begin()->second);
+  return true;
+}
+
 std::int64_t RadixCache::evict(std::int64_t pages) {
   std::int64_t freed = 0;
   while (freed < pages) {
@@ -83,6 +157,7 @@ std::int64_t RadixCache::evict(std::int64_t pages) {
     for (Node* leaf : leaves) {
       if (freed >= pages) break;
       pool_.release(leaf->page);
+      release_snapshot(*leaf);
       --cached_pages_;
       ++freed;
       leaf->parent->children.erase(leaf->key);  // destroys leaf
@@ -91,37 +166,58 @@ std::int64_t RadixCache::evict(std::int64_t pages) {
   return freed;
 }
 
-std::vector<std::int32_t> RadixCache::pages() const {
-  std::vector<std::int32_t> out;
+template <typename Visit>
+void RadixCache::for_each_node(Visit visit) const {
   std::vector<const Node*> stack;
   for (const auto& [ns, r] : roots_) stack.push_back(r.get());
   while (!stack.empty()) {
     const Node* n = stack.back();
     stack.pop_back();
-    if (n->page >= 0) out.push_back(n->page);
+    visit(*n);
     for (const auto& [key, child] : n->children) stack.push_back(child.get());
   }
+}
+
+std::vector<std::int32_t> RadixCache::pages() const {
+  std::vector<std::int32_t> out;
+  for_each_node([&](const Node& n) {
+    if (n.page >= 0) out.push_back(n.page);
+  });
+  return out;
+}
+
+std::vector<std::int32_t> RadixCache::snapshot_slots() const {
+  std::vector<std::int32_t> out;
+  for (const auto& [use, node] : snapshot_lru_) out.push_back(node->snapshot);
   return out;
 }
 
 void RadixCache::check_invariants() const {
-  std::int64_t count = 0;
-  std::vector<const Node*> stack;
-  for (const auto& [ns, r] : roots_) stack.push_back(r.get());
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    for (const auto& [key, child] : n->children) {
-      if (child->parent != n || child->key != key || child->page < 0 ||
+  std::int64_t count = 0, snapshots = 0;
+  for_each_node([&](const Node& n) {
+    for (const auto& [key, child] : n.children) {
+      if (child->parent != &n || child->key != key || child->page < 0 ||
           static_cast<std::int64_t>(key.size()) != pool_.page_size()) {
         throw_error(ErrorCode::kInternal, "radix cache: malformed node");
       }
-      if (pool_.ref_count(child->page) < 1) throw_error(ErrorCode::kInternal, "radix cache: page {} is free", child->page);
+      if (pool_.ref_count(child->page) < 1)
+        throw_error(ErrorCode::kInternal, "radix cache: page {} is free", child->page);
       ++count;
-      stack.push_back(child.get());
     }
+    if (n.snapshot >= 0) {
+      ++snapshots;
+      auto it = snapshot_lru_.find(n.snapshot_use);
+      if (n.page < 0 || !states_->taken(n.snapshot) || it == snapshot_lru_.end() || it->second != &n) {
+        throw_error(ErrorCode::kInternal, "radix cache: snapshot in slot {} is not held or not indexed", n.snapshot);
+      }
+    }
+  });
+  if (count != cached_pages_)
+    throw_error(ErrorCode::kInternal, "radix cache: {} nodes but {} counted", count, cached_pages_);
+  if (snapshots != this->snapshots() || snapshots > std::max<std::int64_t>(max_snapshots_, 0)) {
+    throw_error(ErrorCode::kInternal, "radix cache: {} snapshots, {} indexed, at most {}", snapshots, this->snapshots(),
+                max_snapshots_);
   }
-  if (count != cached_pages_) throw_error(ErrorCode::kInternal, "radix cache: {} nodes but {} counted", count, cached_pages_);
 }
 
 }  // namespace arle::engine

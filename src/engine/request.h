@@ -23,15 +23,20 @@ struct Request {
   std::vector<std::int32_t> prompt_ids;
   SamplingParams sampling;
   std::int64_t max_tokens = 16;
-  std::int64_t min_tokens = 0;              // EOS and stop tokens are masked until this many
-  std::vector<std::string> stop;            // stop strings (not returned)
-  std::vector<std::int32_t> stop_token_ids; // end the sequence (returned in token_ids)
-  std::vector<std::int32_t> eos_token_ids;  // the model's EOS; ignored with ignore_eos
+  std::int64_t min_tokens = 0;               // EOS and stop tokens are masked until this many
+  std::vector<std::string> stop;             // stop strings (not returned)
+  std::vector<std::int32_t> stop_token_ids;  // end the sequence (returned in token_ids)
+  std::vector<std::int32_t> eos_token_ids;   // the model's EOS; ignored with ignore_eos
   bool ignore_eos = false;
-  int n = 1;                    // samples sharing the prompt's KV; sample i uses seed + i
-  bool prompt_logprobs = false; // echo: logprobs of prompt tokens (bypasses the prefix cache)
-  int priority = 0;             // lower is served first; FCFS within a priority
-  std::string cache_namespace;  // model + tokenizer + adapter; prefixes are shared only within one
+  int n = 1;                     // samples sharing the prompt's KV; sample i uses seed + i
+  bool prompt_logprobs = false;  // echo: logprobs of prompt tokens (bypasses the prefix cache)
+  int priority = 0;              // lower is served first; FCFS within a priority
+  std::string cache_namespace;   // model + tokenizer + adapter; prefixes are shared only within one
+  // Hybrid models: where the part of the prompt a later request is likely to
+  // share ends (a chat prompt's history, before the generation prompt); the
+  // prefix cache keeps a state snapshot at the last page boundary at or
+  // before it. 0: only the prompt's own last boundary.
+  std::int64_t snapshot_at = 0;
 };
 
 struct Usage {
@@ -45,10 +50,10 @@ struct Delta {
   std::vector<std::int32_t> token_ids;
   std::string text;
   std::vector<TokenLogprob> logprobs;
-  std::optional<std::string> finish_reason;  // "stop", "length", "abort" or "error"
-  std::string error;                         // with finish_reason "error"
+  std::optional<std::string> finish_reason;                  // "stop", "length", "abort" or "error"
+  std::string error;                                         // with finish_reason "error"
   std::vector<std::optional<TokenLogprob>> prompt_logprobs;  // in the first delta, when asked
-  std::optional<Usage> usage;  // in the request's last delta
+  std::optional<Usage> usage;                                // in the request's last delta
 };
 
 class RequestHandle {

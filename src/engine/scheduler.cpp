@@ -74,6 +74,7 @@ void Scheduler::release_memory(Sequence* s) {
   }
   for (const std::int32_t slot : s->fork_slots) states_.release(slot);
   s->fork_slots.clear();
+  s->decode_snapshot = 0;  // it stays in the cache for whoever matches it
 }
 
 void Scheduler::preempt(Sequence* victim) {
@@ -89,30 +90,71 @@ void Scheduler::remove(Sequence* s) {
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), s), waiting_.end());
 }
 
+std::vector<std::int64_t> Scheduler::snapshot_points(const Sequence& s) const {
+  if (!cache_.takes_snapshots()) return {};
+  const std::int64_t page_size = pool_.page_size();
+  const auto length = static_cast<std::int64_t>(s.tokens.size());
+  const std::int64_t hint = std::min(s.state->request.snapshot_at, length) / page_size * page_size;
+  const std::int64_t end = length / page_size * page_size;
+  std::vector<std::int64_t> points;
+  if (hint > 0 && hint < end) points.push_back(hint);
+  if (end > 0) points.push_back(end);
+  return points;
+}
+
+std::int64_t Scheduler::chunk_rows(const Sequence* s, std::int64_t budget) const {
+  const std::int64_t rows = std::min(s->pending(), budget);
+  // A chunk that would run past a snapshot point stops there: the state
+  // exists only at the ends of steps.
+  for (const std::int64_t point : snapshot_points(*s)) {
+    if (s->computed < point && s->computed + rows > point) return point - s->computed;
+  }
+  return rows;
+}
+
+std::int32_t Scheduler::allocate_state(bool zeroed) {
+  std::int32_t slot = states_.allocate(zeroed);
+  while (slot < 0 && cache_.evict_snapshot()) slot = states_.allocate(zeroed);
+  return slot;
+}
+
 bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChunk>& chunks) {
   const Request& r = s->state->request;
-  // Cached pages cannot restore a hybrid model's recurrent state.
-  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs && !pool_.cache().has_state();
+  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs && cache_.can_match();
+  const bool hybrid = pool_.cache().has_state();
+  // Hybrid models: a state slot, and one for each sibling it will start;
+  // taken before the cache is matched, as taking one may evict snapshots.
+  if (hybrid) {
+    const std::int64_t wanted = s->starts_forks() ? s->state->request.n : 1;
+    for (std::int64_t i = 0; i < wanted; ++i) {
+      const std::int32_t slot = allocate_state(/*zeroed=*/i > 0 || !use_cache);
+      if (slot < 0) {
+        release_memory(s);
+        return false;
+      }
+      if (i == 0) {
+        s->state_slot = slot;
+      } else {
+        s->fork_slots.push_back(slot);
+      }
+    }
+  }
   // Leave at least one token to compute: its logits choose the next token.
   const std::int64_t lookup = static_cast<std::int64_t>(s->tokens.size()) - 1;
   if (use_cache) {
     RadixCache::Match m = cache_.match(r.cache_namespace, s->tokens, lookup);
     s->page_table = std::move(m.pages);
     s->computed = m.tokens;
-  }
-  // Hybrid models: a zeroed state slot (the prefix cache is off for them,
-  // so the sequence starts from its first token), and one for each sibling
-  // it will start.
-  if (pool_.cache().has_state()) {
-    const std::int64_t wanted = s->starts_forks() ? s->state->request.n : 1;
-    if (states_.free_slots() < wanted) {
-      release_memory(s);
-      return false;
+    if (hybrid) {
+      // Resume from the snapshot after the matched pages, or from nothing.
+      if (m.snapshot >= 0) {
+        pool_.cache().copy_state(m.snapshot, s->state_slot);
+      } else {
+        pool_.cache().zero_state(s->state_slot);
+      }
     }
-    s->state_slot = states_.allocate();
-    for (std::int64_t i = 1; i < wanted; ++i) s->fork_slots.push_back(states_.allocate());
   }
-  const std::int64_t rows = std::min(s->pending(), budget);
+  const std::int64_t rows = chunk_rows(s, budget);
   if (!ensure_pages(s, s->computed + rows)) {
     release_memory(s);
     return false;
@@ -121,6 +163,7 @@ bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChu
   // looks the cache up again every step.
   if (use_cache) {
     cache_.record_lookup(lookup, s->computed);
+    if (hybrid && s->computed > 0) cache_.record_snapshot_hit();
     if (!s->counted_cache_hit) {
       s->state->usage.cached_tokens += std::min(s->computed, s->prompt_len);
       s->counted_cache_hit = true;
@@ -140,7 +183,7 @@ std::vector<ScheduledChunk> Scheduler::schedule() {
   std::vector<Sequence*> order = running_;
   for (Sequence* s : order) {
     if (s->status != SequenceStatus::kRunning || budget == 0) continue;
-    const std::int64_t rows = std::min(s->pending(), budget);
+    const std::int64_t rows = chunk_rows(s, budget);
     bool preempted_self = false;
     while (!ensure_pages(s, s->computed + rows)) {
       Sequence* victim = running_.back();  // the most recently admitted

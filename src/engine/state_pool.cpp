@@ -10,17 +10,17 @@ StatePool::StatePool(model::PagedKvCache& cache) : cache_(cache) {
   for (std::int64_t s = slots; s-- > 0;) free_.push_back(static_cast<std::int32_t>(s));
 }
 
-std::int32_t StatePool::allocate() {
+std::int32_t StatePool::allocate(bool zeroed) {
   if (free_.empty()) return -1;
   const std::int32_t slot = free_.back();
   free_.pop_back();
   taken_[static_cast<std::size_t>(slot)] = true;
-  cache_.zero_state(slot);
+  if (zeroed) cache_.zero_state(slot);
   return slot;
 }
 
 void StatePool::release(std::int32_t slot) {
-  if (slot < 0 || slot >= slots() || !taken_[static_cast<std::size_t>(slot)]) {
+  if (!taken(slot)) {
     throw_error(ErrorCode::kInternal, "release of state slot {}, which is not taken", slot);
   }
   taken_[static_cast<std::size_t>(slot)] = false;

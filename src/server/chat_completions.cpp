@@ -3,6 +3,8 @@
 // tool_calls, non-streamed or as chat.completion.chunk events.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "server/api_fields.h"
 #include "server/openai_api.h"
 #include "text/token_text.h"
@@ -162,9 +164,11 @@ std::string forced_tool_call_opening(const ToolChoice& choice, text::ToolCallFor
 
 }  // namespace
 
-std::string OpenAiApi::render_chat(const Json* messages, const Json& tools, const Json& body) const {
+std::string OpenAiApi::render_chat(const Json* messages, const Json& tools, const Json& body,
+                                   bool generation_prompt) const {
   if (!chat_template_) bad("messages", "this model has no chat template; use /v1/completions");
   text::ChatTemplateInput input;
+  input.add_generation_prompt = generation_prompt;
   input.messages = normalized_messages(messages);
   if (!tools.empty()) input.tools = tools;
   if (const Json* kwargs = field(body, "chat_template_kwargs")) {
@@ -176,6 +180,15 @@ std::string OpenAiApi::render_chat(const Json* messages, const Json& tools, cons
   } catch (const Error& e) {
     bad("messages", fmt::format("the chat template failed: {}", e.what()));
   }
+}
+
+std::int64_t OpenAiApi::history_tokens(const Json* messages, const Json& tools, const Json& body,
+                                       const std::vector<std::int32_t>& prompt_ids) const {
+  if (!config_.history_snapshots) return 0;
+  const std::vector<std::int32_t> history =
+      tokenizer_.encode(render_chat(messages, tools, body, /*generation_prompt=*/false), /*add_special_tokens=*/false);
+  const auto shared = std::mismatch(history.begin(), history.end(), prompt_ids.begin(), prompt_ids.end());
+  return static_cast<std::int64_t>(shared.first - history.begin());
 }
 
 Reply OpenAiApi::chat_completions(const HttpRequest& request) {
@@ -213,6 +226,7 @@ Reply OpenAiApi::chat_completions(const HttpRequest& request) {
                                   prompt_ids.size(), max_tokens, config_.max_model_len));
   }
   engine::Request r = request_fields(body, max_tokens);
+  r.snapshot_at = history_tokens(field(body, "messages"), tools, body, prompt_ids);
   r.prompt_ids = std::move(prompt_ids);
   // One call only: stop at its end (the parser closes it again below).
   const bool single_call = choice.mode == ToolChoice::kNamed ||

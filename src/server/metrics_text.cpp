@@ -39,6 +39,11 @@ std::string prometheus_text(const engine::EngineStats& stats, const std::string&
          static_cast<double>(stats.cache_queried_tokens));
   metric(out, "arle:prefix_cache_hits_total", "counter", "Prompt tokens found in the prefix cache.", label,
          static_cast<double>(stats.cache_hit_tokens));
+  metric(out, "arle:state_snapshot_hits_total", "counter",
+         "Hybrid models: requests that resumed from a recurrent-state snapshot in the prefix cache.", label,
+         static_cast<double>(stats.snapshot_hits));
+  metric(out, "arle:state_snapshots", "gauge", "Hybrid models: recurrent-state snapshots the prefix cache holds.",
+         label, static_cast<double>(stats.snapshots));
   metric(out, "arle:prompt_tokens_total", "counter", "Prompt tokens of finished requests.", label,
          static_cast<double>(m.prompt_tokens_total));
   metric(out, "arle:generation_tokens_total", "counter", "Generated tokens.", label,

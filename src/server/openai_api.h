@@ -17,11 +17,14 @@ namespace arle::server {
 
 struct ApiConfig {
   std::string served_model_name;
-  std::string api_key;          // empty: no authentication
+  std::string api_key;  // empty: no authentication
   std::int64_t max_model_len = 0;
   std::int64_t vocab_size = 0;
   std::string cache_namespace;  // model + tokenizer
   std::vector<std::int32_t> eos_token_ids;
+  // Hybrid models: tell the engine where each chat prompt's history ends
+  // (engine::Request::snapshot_at), the part the next turn shares.
+  bool history_snapshots = false;
 };
 
 class OpenAiApi {
@@ -37,7 +40,14 @@ class OpenAiApi {
   Reply responses(const HttpRequest& request);         // responses_api.cpp
   // OpenAI chat messages (and tools, and the body's chat_template_kwargs)
   // through the chat template; 400s name "messages" (chat_completions.cpp).
-  std::string render_chat(const Json* messages, const Json& tools, const Json& body) const;
+  std::string render_chat(const Json* messages, const Json& tools, const Json& body,
+                          bool generation_prompt = true) const;
+  // With history_snapshots: the tokens `prompt_ids` shares with the
+  // conversation rendered without its generation prompt (the part the next
+  // turn starts with; a template may render the current assistant turn's
+  // opening differently once it is history); else 0.
+  std::int64_t history_tokens(const Json* messages, const Json& tools, const Json& body,
+                              const std::vector<std::int32_t>& prompt_ids) const;
   Reply tokenize(const HttpRequest& request);
   Reply detokenize(const HttpRequest& request);
   HttpResponse models(const std::string& id) const;

@@ -314,6 +314,7 @@ Reply OpenAiApi::responses(const HttpRequest& request) {
   fields.erase("n");     // one output per response
   fields.erase("stop");  // not a Responses parameter
   engine::Request r = request_fields(fields, max_tokens);
+  r.snapshot_at = history_tokens(&messages, Json::array(), body, prompt_ids);
   r.prompt_ids = std::move(prompt_ids);
   engine::validate_sampling_params(r.sampling, config_.vocab_size);
 

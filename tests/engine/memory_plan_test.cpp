@@ -151,27 +151,42 @@ TEST(MemoryPlan, TheCpuDefaultIsOneGibibyte) {
   EXPECT_EQ(describe(plan).find("left free"), std::string::npos);
 }
 
-// Hybrid models hold a recurrent-state slot per running sequence: on top of
-// the CPU default KV budget, out of an explicit one, and an error when an
-// explicit budget cannot hold them.
+// Hybrid models hold a recurrent-state slot per running sequence and one
+// per prefix-cache snapshot (as many as sequences unless --state-snapshots
+// says; none without the prefix cache): on top of the CPU default KV
+// budget, out of an explicit one, and an error when an explicit budget
+// cannot hold them.
 TEST(MemoryPlan, HybridStateSlotsComeBesideTheDefaultAndOutOfAnExplicitBudget) {
   HostModel host(host_config(true));
   // Per slot: 4 x 16 x 16 state + 3 x 128 window floats = 5632 bytes.
   const std::uint64_t slot_bytes = (4 * 16 * 16 + 3 * 128) * 4;
   MemoryPlan plan = plan_memory(host, flags());
-  EXPECT_EQ(plan.state_slots, 64);  // --max-num-seqs
-  EXPECT_EQ(plan.state_bytes, 64 * slot_bytes);
+  EXPECT_EQ(plan.state_slots, 128);  // --max-num-seqs 64, and 64 snapshots
+  EXPECT_EQ(plan.state_snapshots, 64);
+  EXPECT_EQ(plan.state_bytes, 128 * slot_bytes);
   EXPECT_EQ(plan.kv_bytes, kGiB);  // the state comes on top of the default
   EXPECT_NE(describe(plan).find("recurrent state"), std::string::npos) << describe(plan);
-  plan = plan_memory(host, flags(64 * slot_bytes + 10 * 64 * 16));  // float32 KV: 64 bytes a token
+  EXPECT_NE(describe(plan).find("64 prefix-cache snapshots"), std::string::npos) << describe(plan);
+  plan = plan_memory(host, flags(128 * slot_bytes + 10 * 64 * 16));  // float32 KV: 64 bytes a token
   EXPECT_EQ(plan.kv_pages, 10);
   try {
-    plan_memory(host, flags(64 * slot_bytes));
+    plan_memory(host, flags(128 * slot_bytes));
     FAIL() << "a budget that only holds the state left room for KV";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-    EXPECT_NE(std::string(e.what()).find("recurrent state of 64 sequences"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("recurrent state of 64 sequences and 64 snapshots"), std::string::npos)
+        << e.what();
   }
+
+  EngineConfig config = flags();
+  config.state_snapshots = 5;
+  EXPECT_EQ(plan_memory(host, config).state_slots, 69);
+  config.scheduler.prefix_cache = false;  // nothing to keep snapshots for
+  plan = plan_memory(host, config);
+  EXPECT_EQ(plan.state_slots, 64);
+  EXPECT_EQ(plan.state_snapshots, 0);
+  config.state_snapshots = -2;
+  EXPECT_THROW(plan_memory(host, config), Error);
 }
 
 }  // namespace

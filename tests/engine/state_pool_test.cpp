@@ -1,6 +1,7 @@
 // Recurrent state of hybrid models on the qwen3.5-tiny shape: the cache's
-// slot layout from the config, and the pool's zeroed slots on allocation,
-// exhaustion and misuse as errors.
+// slot layout from the config, the pool's zeroed slots on allocation,
+// exhaustion and misuse as errors, and the radix cache's state snapshots
+// (where a match ends, LRU bound, eviction with their pages).
 #include "engine/state_pool.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "engine/kv_pool.h"
+#include "engine/radix_cache.h"
 
 namespace arle::engine {
 namespace {
@@ -93,6 +96,108 @@ TEST(StatePool, MisuseIsAnError) {
   EXPECT_FALSE(dense_cache.has_state());
   StatePool empty(dense_cache);
   EXPECT_EQ(empty.allocate(), -1);
+}
+
+// Fills a slot's state and window with `value`.
+void fill_slot(model::PagedKvCache& cache, std::int32_t slot, float value) {
+  for (std::int64_t layer = 0; layer < 3; ++layer) {
+    for (const Tensor* t : {&cache.recurrent_state(layer), &cache.conv_window(layer)}) {
+      const Tensor s = t->narrow_rows(slot, slot + 1);
+      std::fill_n(s.data<float>(), s.numel(), value);
+    }
+  }
+}
+
+bool slot_is(const model::PagedKvCache& cache, std::int32_t slot, float value) {
+  for (std::int64_t layer = 0; layer < 3; ++layer) {
+    for (const Tensor* t : {&cache.recurrent_state(layer), &cache.conv_window(layer)}) {
+      const Tensor s = t->narrow_rows(slot, slot + 1);
+      if (!std::all_of(s.data<float>(), s.data<float>() + s.numel(), [&](float x) { return x == value; })) return false;
+    }
+  }
+  return true;
+}
+
+TEST(StateSnapshots, AMatchEndsAtTheDeepestSnapshotAndCopiesNothingItDoesNotUse) {
+  KvPool pool(hybrid(), 8, 4, {}, /*state_slots=*/4);
+  StatePool states(pool.cache());
+  RadixCache cache(pool, &states, /*max_snapshots=*/2);
+  const std::vector<std::int32_t> tokens{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+  std::vector<std::int32_t> table{pool.allocate(), pool.allocate(), pool.allocate()};
+  cache.insert("n", tokens, 12, table);
+  EXPECT_EQ(cache.cached_pages(), 3);
+  // Pages alone do not resume a hybrid model.
+  RadixCache::Match m = cache.match("n", tokens, 12);
+  EXPECT_EQ(m.tokens, 0);
+  EXPECT_EQ(m.snapshot, -1);
+  EXPECT_EQ(pool.ref_count(table[0]), 2);  // nothing retained
+
+  const std::int32_t live = states.allocate();
+  fill_slot(pool.cache(), live, 8.0f);
+  EXPECT_FALSE(cache.add_snapshot("n", tokens, 6, live));   // not a page boundary
+  EXPECT_FALSE(cache.add_snapshot("n", tokens, 16, live));  // beyond the cached pages
+  ASSERT_TRUE(cache.add_snapshot("n", tokens, 8, live));
+  EXPECT_FALSE(cache.add_snapshot("n", tokens, 8, live));  // already there
+  fill_slot(pool.cache(), live, 12.0f);                    // the sequence goes on
+  ASSERT_TRUE(cache.add_snapshot("n", tokens, 12, live));
+  EXPECT_EQ(cache.snapshots(), 2);
+  EXPECT_EQ(states.free_slots(), 1);
+
+  m = cache.match("n", tokens, 11);  // 12 is past the limit: ends at 8
+  EXPECT_EQ(m.tokens, 8);
+  EXPECT_EQ(m.pages, (std::vector<std::int32_t>{table[0], table[1]}));
+  ASSERT_GE(m.snapshot, 0);
+  EXPECT_NE(m.snapshot, live);
+  EXPECT_TRUE(slot_is(pool.cache(), m.snapshot, 8.0f));
+  for (std::int32_t p : m.pages) pool.release(p);
+  m = cache.match("n", tokens, 13);
+  EXPECT_EQ(m.tokens, 12);
+  EXPECT_TRUE(slot_is(pool.cache(), m.snapshot, 12.0f));
+  for (std::int32_t p : m.pages) pool.release(p);
+  cache.check_invariants();
+
+  // A third snapshot evicts the least recently used (8: 12 was matched last).
+  fill_slot(pool.cache(), live, 4.0f);
+  ASSERT_TRUE(cache.add_snapshot("n", tokens, 4, live));
+  EXPECT_EQ(cache.snapshots(), 2);
+  m = cache.match("n", tokens, 11);
+  EXPECT_EQ(m.tokens, 4);
+  EXPECT_TRUE(slot_is(pool.cache(), m.snapshot, 4.0f));
+  for (std::int32_t p : m.pages) pool.release(p);
+  cache.drop_snapshot("n", tokens, 4);
+  EXPECT_EQ(cache.snapshots(), 1);
+  cache.check_invariants();
+
+  // Evicting pages takes their snapshots along.
+  for (std::int32_t p : table) pool.release(p);
+  EXPECT_EQ(cache.evict(8), 3);
+  EXPECT_EQ(cache.snapshots(), 0);
+  EXPECT_EQ(states.free_slots(), 3);  // all but the live sequence's
+  EXPECT_EQ(pool.free_pages(), 8);
+  cache.check_invariants();
+}
+
+TEST(StateSnapshots, EvictionForALiveSequenceAndNoSnapshotsMeansNoMatch) {
+  KvPool pool(hybrid(), 4, 4, {}, 2);
+  StatePool states(pool.cache());
+  RadixCache cache(pool, &states, 1);
+  const std::vector<std::int32_t> tokens{1, 2, 3, 4, 5};
+  std::vector<std::int32_t> table{pool.allocate()};
+  cache.insert("n", tokens, 4, table);
+  const std::int32_t live = states.allocate();
+  ASSERT_TRUE(cache.add_snapshot("n", tokens, 4, live));
+  EXPECT_EQ(states.allocate(), -1);  // one sequence, one snapshot: full
+  EXPECT_TRUE(cache.evict_snapshot());
+  EXPECT_FALSE(cache.evict_snapshot());
+  EXPECT_GE(states.allocate(), 0);
+  EXPECT_TRUE(cache.can_match());
+
+  RadixCache off(pool, &states, 0);  // hybrid, snapshots off: pages never match
+  EXPECT_FALSE(off.can_match());
+  off.insert("n", tokens, 4, table);
+  EXPECT_EQ(off.match("n", tokens, 5).tokens, 0);
+  EXPECT_FALSE(off.add_snapshot("n", tokens, 4, live));
+  pool.release(table[0]);
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   }
   api.vocab_size = model_config.vocab_size;
   api.cache_namespace = std::filesystem::absolute(o.model_path).string();
-  api.history_snapshots = std::find(model_config.layer_types.begin(), model_config.layer_types.end(),
+  api.history_snapshots = config.scheduler.prefix_cache && config.state_snapshots != 0 &&
+                          std::find(model_config.layer_types.begin(), model_config.layer_types.end(),
                                     model::LayerType::kLinearAttention) != model_config.layer_types.end();
   apply_threads(o.compute);
 

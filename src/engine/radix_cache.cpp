@@ -22,9 +22,12 @@ void RadixCache::release_subtree(Node& node) {
   release_snapshot(node);
 }
 
-void RadixCache::touch_snapshot(Node& node) {
-  if (node.snapshot_use != 0) snapshot_lru_.erase(node.snapshot_use);
-  node.snapshot_use = ++snapshot_clock_;
+void RadixCache::touch_snapshot(Node& node, bool kept) {
+  if (node.snapshot_use != 0) {
+    kept = kept || (node.snapshot_use & kKeptSnapshot) != 0;
+    snapshot_lru_.erase(node.snapshot_use);
+  }
+  node.snapshot_use = ++snapshot_clock_ | (kept ? kKeptSnapshot : 0);
   snapshot_lru_.emplace(node.snapshot_use, &node);
 }
 
@@ -34,6 +37,7 @@ void RadixCache::release_snapshot(Node& node) {
   node.snapshot = -1;
   snapshot_lru_.erase(node.snapshot_use);
   node.snapshot_use = 0;
+  node.snapshot_id = 0;
 }
 
 RadixCache::Node& RadixCache::root(const std::string& ns) {
@@ -80,7 +84,7 @@ RadixCache::Match RadixCache::match(const std::string& ns, const std::vector<std
   m.tokens = static_cast<std::int64_t>(usable) * page_size;
   if (takes_snapshots() && usable > 0) {
     m.snapshot = path[usable - 1]->snapshot;
-    touch_snapshot(*path[usable - 1]);
+    touch_snapshot(*path[usable - 1], /*kept=*/true);
   }
   return m;
 }
@@ -109,28 +113,30 @@ void RadixCache::insert(const std::string& ns, const std::vector<std::int32_t>& 
   }
 }
 
-bool RadixCache::add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
-                              std::int32_t state_slot) {
-  if (!takes_snapshots() || upto <= 0) return false;
+std::uint64_t RadixCache::add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens,
+                                       std::int64_t upto, std::int32_t state_slot, bool speculative) {
+  if (!takes_snapshots() || upto <= 0) return 0;
   Node* node = find(ns, tokens, upto);
-  if (node == nullptr) return false;
+  if (node == nullptr) return 0;
   if (node->snapshot >= 0) {
-    touch_snapshot(*node);
-    return false;
+    touch_snapshot(*node, !speculative);
+    return 0;
   }
   if (snapshots() >= max_snapshots_) evict_snapshot();
   const std::int32_t slot = states_->allocate(/*zeroed=*/false);
-  if (slot < 0) return false;  // running sequences hold every slot
+  if (slot < 0) return 0;  // running sequences hold every slot
   states_->cache().copy_state(state_slot, slot);
   node->snapshot = slot;
-  touch_snapshot(*node);
-  ++snapshots_taken_;
-  return true;
+  node->snapshot_id = static_cast<std::uint64_t>(++snapshots_taken_);
+  touch_snapshot(*node, !speculative);
+  return node->snapshot_id;
 }
 
-void RadixCache::drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto) {
-  if (!takes_snapshots()) return;
-  if (Node* node = find(ns, tokens, upto)) release_snapshot(*node);
+void RadixCache::drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
+                               std::uint64_t id) {
+  if (!takes_snapshots() || id == 0) return;
+  Node* node = find(ns, tokens, upto);
+  if (node != nullptr && node->snapshot_id == id) release_snapshot(*node);
 }
 
 bool RadixCache::evict_snapshot() {
@@ -204,10 +210,14 @@ void RadixCache::check_invariants() const {
         throw_error(ErrorCode::kInternal, "radix cache: page {} is free", child->page);
       ++count;
     }
+    if (n.snapshot < 0 && (n.snapshot_use != 0 || n.snapshot_id != 0)) {
+      throw_error(ErrorCode::kInternal, "radix cache: a node without a snapshot keeps its keys");
+    }
     if (n.snapshot >= 0) {
       ++snapshots;
       auto it = snapshot_lru_.find(n.snapshot_use);
-      if (n.page < 0 || !states_->taken(n.snapshot) || it == snapshot_lru_.end() || it->second != &n) {
+      if (n.page < 0 || n.snapshot_id == 0 || !states_->taken(n.snapshot) || it == snapshot_lru_.end() ||
+          it->second != &n) {
         throw_error(ErrorCode::kInternal, "radix cache: snapshot in slot {} is not held or not indexed", n.snapshot);
       }
     }

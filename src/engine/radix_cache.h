@@ -11,7 +11,8 @@
 // them a node may hold a state snapshot, a StatePool slot with the state
 // after exactly the tokens of its path, and a match ends at the deepest node
 // that has one. Snapshots are bounded (max_snapshots) and evicted least
-// recently used first, on their own or with their node.
+// recently used first (speculative ones before the rest), on their own or
+// with their node.
 
 #include <cstdint>
 #include <map>
@@ -48,13 +49,18 @@ class RadixCache {
               const std::vector<std::int32_t>& page_table);
   // Hybrid models: keeps a copy of `state_slot` (the state after
   // tokens[0, upto), upto a multiple of the page size whose pages are
-  // cached) at that prefix's node, evicting the least recently used snapshot
-  // when max_snapshots are held. False when none was taken (no such node,
-  // snapshots off) or the node already had one (its use is refreshed).
-  bool add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
-                    std::int32_t state_slot);
-  // Drops the snapshot at tokens[0, upto)'s node, if there is one.
-  void drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto);
+  // cached) at that prefix's node, evicting a snapshot when max_snapshots
+  // are held. A speculative snapshot (one a decoding sample leaves behind,
+  // which only helps if a later prompt repeats the output verbatim) is
+  // evicted before every other until a match uses it. Returns its id, or 0
+  // when none was taken (no such node, snapshots off) or the node already
+  // had one (its use is refreshed).
+  std::uint64_t add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
+                             std::int32_t state_slot, bool speculative = false);
+  // Drops the snapshot at tokens[0, upto)'s node if it is still the one
+  // add_snapshot returned `id` for.
+  void drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
+                     std::uint64_t id);
   // Frees the least recently used snapshot's slot; false when none is held.
   bool evict_snapshot();
   // Frees up to `pages` pages that only the cache holds; returns how many.
@@ -90,7 +96,8 @@ class RadixCache {
   struct Node {
     std::int32_t page = -1;
     std::int32_t snapshot = -1;      // state slot, -1 when none
-    std::uint64_t snapshot_use = 0;  // its key in snapshot_lru_
+    std::uint64_t snapshot_id = 0;   // unique per snapshot taken
+    std::uint64_t snapshot_use = 0;  // its key in snapshot_lru_: kKeptSnapshot bit, then last use
     Node* parent = nullptr;
     std::vector<std::int32_t> key;
     std::map<std::vector<std::int32_t>, std::unique_ptr<Node>> children;
@@ -99,7 +106,8 @@ class RadixCache {
   Node& root(const std::string& ns);
   // The node of tokens[0, upto) (upto in whole pages), or null.
   Node* find(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto);
-  void touch_snapshot(Node& node);
+  static constexpr std::uint64_t kKeptSnapshot = 1ull << 63;  // not speculative, or used since
+  void touch_snapshot(Node& node, bool kept);
   void release_snapshot(Node& node);
   void release_subtree(Node& node);
   template <typename Visit>
@@ -110,7 +118,7 @@ class RadixCache {
   bool needs_snapshots_;  // hybrid models: a match ends at a snapshot
   std::int64_t max_snapshots_;
   std::map<std::string, std::unique_ptr<Node>> roots_;
-  std::map<std::uint64_t, Node*> snapshot_lru_;  // by last use, oldest first
+  std::map<std::uint64_t, Node*> snapshot_lru_;  // speculative first, then by last use, oldest first
   std::uint64_t clock_ = 0, snapshot_clock_ = 0;
   std::int64_t cached_pages_ = 0;
   std::int64_t hit_tokens_ = 0, queried_tokens_ = 0;

@@ -185,10 +185,18 @@ std::string OpenAiApi::render_chat(const Json* messages, const Json& tools, cons
 std::int64_t OpenAiApi::history_tokens(const Json* messages, const Json& tools, const Json& body,
                                        const std::vector<std::int32_t>& prompt_ids) const {
   if (!config_.history_snapshots) return 0;
-  const std::vector<std::int32_t> history =
-      tokenizer_.encode(render_chat(messages, tools, body, /*generation_prompt=*/false), /*add_special_tokens=*/false);
-  const auto shared = std::mismatch(history.begin(), history.end(), prompt_ids.begin(), prompt_ids.end());
-  return static_cast<std::int64_t>(shared.first - history.begin());
+  // Only a hint: a template that cannot render without the generation
+  // prompt costs the request nothing.
+  try {
+    const std::vector<std::int32_t> history = tokenizer_.encode(
+        render_chat(messages, tools, body, /*generation_prompt=*/false), /*add_special_tokens=*/false);
+    const auto shared = std::mismatch(history.begin(), history.end(), prompt_ids.begin(), prompt_ids.end());
+    return static_cast<std::int64_t>(shared.first - history.begin());
+  } catch (const ApiError&) {  // render_chat's errors
+    return 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 Reply OpenAiApi::chat_completions(const HttpRequest& request) {

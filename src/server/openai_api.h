@@ -22,8 +22,9 @@ struct ApiConfig {
   std::int64_t vocab_size = 0;
   std::string cache_namespace;  // model + tokenizer
   std::vector<std::int32_t> eos_token_ids;
-  // Hybrid models: tell the engine where each chat prompt's history ends
-  // (engine::Request::snapshot_at), the part the next turn shares.
+  // Hybrid models with state snapshots on: tell the engine where each chat
+  // prompt's history ends (engine::Request::snapshot_at), the part the next
+  // turn shares.
   bool history_snapshots = false;
 };
 

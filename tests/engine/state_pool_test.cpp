@@ -158,13 +158,16 @@ TEST(StateSnapshots, AMatchEndsAtTheDeepestSnapshotAndCopiesNothingItDoesNotUse)
 
   // A third snapshot evicts the least recently used (8: 12 was matched last).
   fill_slot(pool.cache(), live, 4.0f);
-  ASSERT_TRUE(cache.add_snapshot("n", tokens, 4, live));
+  const std::uint64_t at4 = cache.add_snapshot("n", tokens, 4, live);
+  ASSERT_NE(at4, 0u);
   EXPECT_EQ(cache.snapshots(), 2);
   m = cache.match("n", tokens, 11);
   EXPECT_EQ(m.tokens, 4);
   EXPECT_TRUE(slot_is(pool.cache(), m.snapshot, 4.0f));
   for (std::int32_t p : m.pages) pool.release(p);
-  cache.drop_snapshot("n", tokens, 4);
+  cache.drop_snapshot("n", tokens, 4, at4 + 1);  // not that snapshot's id: kept
+  EXPECT_EQ(cache.snapshots(), 2);
+  cache.drop_snapshot("n", tokens, 4, at4);
   EXPECT_EQ(cache.snapshots(), 1);
   cache.check_invariants();
 
@@ -175,6 +178,32 @@ TEST(StateSnapshots, AMatchEndsAtTheDeepestSnapshotAndCopiesNothingItDoesNotUse)
   EXPECT_EQ(states.free_slots(), 3);  // all but the live sequence's
   EXPECT_EQ(pool.free_pages(), 8);
   cache.check_invariants();
+}
+
+// A decoding sample's snapshots are speculative: evicted before any other,
+// until a match uses one.
+TEST(StateSnapshots, SpeculativeSnapshotsGoFirstUntilUsed) {
+  KvPool pool(hybrid(), 8, 4, {}, 4);
+  StatePool states(pool.cache());
+  RadixCache cache(pool, &states, 2);
+  const std::vector<std::int32_t> tokens{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+  std::vector<std::int32_t> table{pool.allocate(), pool.allocate(), pool.allocate()};
+  cache.insert("n", tokens, 12, table);
+  const std::int32_t live = states.allocate();
+  ASSERT_NE(cache.add_snapshot("n", tokens, 4, live), 0u);                        // kept
+  ASSERT_NE(cache.add_snapshot("n", tokens, 8, live, /*speculative=*/true), 0u);  // newer, but speculative
+  ASSERT_NE(cache.add_snapshot("n", tokens, 12, live), 0u);                       // evicts 8, not 4
+  RadixCache::Match first = cache.match("n", tokens, 11);
+  EXPECT_EQ(first.tokens, 4);
+  for (std::int32_t p : first.pages) pool.release(p);
+  ASSERT_NE(cache.add_snapshot("n", tokens, 8, live, true), 0u);  // evicts 12: kept, and used before 4
+  RadixCache::Match m = cache.match("n", tokens, 11);             // uses 8: now kept
+  EXPECT_EQ(m.tokens, 8);
+  ASSERT_NE(cache.add_snapshot("n", tokens, 12, live), 0u);  // evicts 4, the least recently used kept one
+  EXPECT_EQ(cache.match("n", tokens, 7).tokens, 0);
+  cache.check_invariants();
+  for (std::int32_t p : m.pages) pool.release(p);
+  for (std::int32_t p : table) pool.release(p);
 }
 
 TEST(StateSnapshots, EvictionForALiveSequenceAndNoSnapshotsMeansNoMatch) {

@@ -210,3 +210,31 @@ void launch_skinny_gemm(const void* x, std::int64_t ldx, const void* w, std::int
                         const void* bias, void* out, std::int64_t ldo, bool f32_out, bool gated, CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda
+
+namespace arle::kernels::cuda {
+
+// Qwen3.5's linear-attention kernels (gated_deltanet.cu); gated_deltanet.h
+// says what each computes. Sequences: rows [seq_begin[s], seq_begin[s + 1]),
+// state slot seq_slot[s]; row_seq[r] is row r's sequence (device int32).
+struct StateRows {
+  const std::int32_t* seq_begin;
+  const std::int32_t* seq_slot;
+  const std::int32_t* row_seq;
+  std::int64_t sequences, rows;
+};
+void launch_causal_conv1d_silu(const void* x, std::int64_t ldx, const StateRows& rows, std::int64_t channels,
+                               const float* w, std::int64_t kernel, float* windows, float* out, std::int64_t ldo,
+                               bool bf16, CUstream_st* stream);
+void launch_gdn_gates(float* mixed, std::int64_t ldm, std::int64_t rows, std::int64_t key_heads, std::int64_t key_dim,
+                      const void* b, const void* a, std::int64_t ldp, std::int64_t value_heads, const float* neg_exp_a,
+                      const float* dt_bias, float* beta, float* g, bool bf16, CUstream_st* stream);
+void launch_gated_delta_rule(const float* mixed, std::int64_t ldm, std::int64_t key_heads, std::int64_t key_dim,
+                             std::int64_t value_heads, std::int64_t value_dim, const float* g, const float* beta,
+                             const StateRows& rows, float* state, float* out, std::int64_t ldo, CUstream_st* stream);
+void launch_gated_rms_norm(const float* core, std::int64_t ldc, const void* z, std::int64_t ldz, const float* w,
+                           std::int64_t rows, std::int64_t heads, std::int64_t head_dim, float eps, void* out,
+                           std::int64_t ldo, bool bf16, CUstream_st* stream);
+void launch_sigmoid_mul(void* x, std::int64_t ldx, const void* gate, std::int64_t ldg, std::int64_t rows,
+                        std::int64_t width, bool bf16, CUstream_st* stream);
+
+}  // namespace arle::kernels::cuda

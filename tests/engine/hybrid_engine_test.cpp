@@ -89,6 +89,25 @@ TEST_P(HybridPrefixCache, ConcurrentRequestsResumingFromSnapshotsGiveWhatTheyGiv
   EXPECT_GT(e.stats().snapshot_hits, 0);
 }
 
+// `count` random ids past BOS (1) and EOS (2).
+void append_random_ids(std::vector<std::int32_t>& ids, std::mt19937& rng, std::int64_t vocab, int count) {
+  for (int t = 0; t < count; ++t) ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
+}
+
+// A greedy turn of a conversation: BOS and `length - 1` random ids, with
+// logprobs (for the closeness checks) and EOS ignored.
+Request greedy_turn(std::mt19937& rng, std::int64_t vocab, int length, std::int64_t max_tokens) {
+  Request r;
+  r.prompt_ids = {1};
+  append_random_ids(r.prompt_ids, rng, vocab, length - 1);
+  r.max_tokens = max_tokens;
+  r.ignore_eos = true;
+  r.sampling.temperature = 0;
+  r.sampling.logprobs = 2;
+  r.cache_namespace = "chat";
+  return r;
+}
+
 // A conversation: each turn's prompt is the previous prompt, its answer and
 // a new message. Each turn resumes from the snapshot the previous one left
 // at the last page boundary it decoded past, and gives the tokens a cold
@@ -99,14 +118,7 @@ TEST_P(HybridPrefixCache, AMultiTurnConversationResumesFromTheLastTurnsSnapshot)
   engine::EngineConfig config = small_config(200, 8192);
   engine::Engine warm(*m.model, *m.tokenizer, config);
   std::mt19937 rng(8);
-  Request turn;
-  turn.prompt_ids = {1};
-  for (int t = 1; t < 45; ++t) turn.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
-  turn.max_tokens = 30;
-  turn.ignore_eos = true;
-  turn.sampling.temperature = 0;
-  turn.sampling.logprobs = 2;
-  turn.cache_namespace = "chat";
+  Request turn = greedy_turn(rng, vocab, 45, 30);
   for (int k = 0; k < 3; ++k) {
     const std::int64_t length = static_cast<std::int64_t>(turn.prompt_ids.size());
     const engine::RequestResult got = engine::run_all(warm, {turn})[0];
@@ -119,7 +131,7 @@ TEST_P(HybridPrefixCache, AMultiTurnConversationResumesFromTheLastTurnsSnapshot)
     EXPECT_EQ(got.usage.cached_tokens, expected) << "turn " << k;
     EXPECT_EQ(want.usage.cached_tokens, 0);
     turn.prompt_ids.insert(turn.prompt_ids.end(), got.samples[0].token_ids.begin(), got.samples[0].token_ids.end());
-    for (int t = 0; t < 20; ++t) turn.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
+    append_random_ids(turn.prompt_ids, rng, vocab, 20);
   }
   EXPECT_EQ(warm.stats().snapshot_hits, 2);
   // Each turn left its prompt's last boundary and its last decoded one.
@@ -134,17 +146,10 @@ TEST_P(HybridPrefixCache, TheNextTurnResumesAtTheHintedEndOfHistory) {
   const FixtureModel& m = fixture_model(GetParam());
   const std::int64_t vocab = m.model->config().vocab_size;
   std::mt19937 rng(10);
-  Request first;
-  first.prompt_ids = {1};
-  for (int t = 1; t < 60; ++t) first.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
-  first.max_tokens = 4;
-  first.ignore_eos = true;
-  first.sampling.temperature = 0;
-  first.sampling.logprobs = 1;
-  first.cache_namespace = "chat";
+  Request first = greedy_turn(rng, vocab, 60, 4);
   Request next = first;
   next.prompt_ids.resize(37);
-  for (int t = 0; t < 30; ++t) next.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
+  append_random_ids(next.prompt_ids, rng, vocab, 30);
   for (const std::int64_t hint : {37, 0}) {
     engine::Engine e(*m.model, *m.tokenizer, small_config(200, 8192));
     first.snapshot_at = hint;
@@ -167,14 +172,7 @@ TEST_P(HybridPrefixCache, SnapshotsBeyondTheBoundAreEvictedLeastRecentlyUsedFirs
   std::mt19937 rng(9);
   std::vector<Request> firsts;
   for (int c = 0; c < 4; ++c) {
-    Request r;
-    r.prompt_ids = {1};
-    for (int t = 1; t < 40; ++t) r.prompt_ids.push_back(static_cast<std::int32_t>(3 + rng() % (vocab - 3)));
-    r.max_tokens = 12;
-    r.ignore_eos = true;
-    r.sampling.temperature = 0;
-    r.sampling.logprobs = 1;
-    r.cache_namespace = "chat";
+    Request r = greedy_turn(rng, vocab, 40, 12);
     const engine::RequestResult out = engine::run_all(e, {r})[0];
     EXPECT_LE(e.stats().snapshots, 2);
     r.prompt_ids.insert(r.prompt_ids.end(), out.samples[0].token_ids.begin(), out.samples[0].token_ids.end());

@@ -56,13 +56,6 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   [[maybe_unused]] const Backend backend = resolve_backend(requested);
   ModelConfig config = load_model_config(model_dir);
   const bool hybrid = config.architecture == Architecture::kQwen3_5 || config.architecture == Architecture::kQwen3_5Moe;
-  if (hybrid && backend == Backend::kCuda) {
-    if (requested == Backend::kCuda) {
-      throw_error(ErrorCode::kUnsupported, "--backend cuda: {} runs on the CPU backend only so far",
-                  config.architecture_name);
-    }
-    log::info("running on the CPU: the CUDA backend cannot run {} yet", config.architecture_name);
-  }
   if (!hybrid && config.moe.shared_expert_intermediate_size > 0) {
     throw_error(ErrorCode::kUnsupported, "MoE with a shared expert is not supported for {}", config.architecture_name);
   }
@@ -78,7 +71,14 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   std::unique_ptr<CausalLm> model;
   const char* where = "float32 weights";
   if (hybrid) {
-    model = std::make_unique<HybridLm>(config, load_hybrid_weights(config, Checkpoint::open(model_dir)));
+    HybridWeights weights = load_hybrid_weights(config, Checkpoint::open(model_dir));
+#if ARLE_WITH_CUDA
+    if (backend == Backend::kCuda) {
+      model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
+      where = "bf16 weights on cuda:0";
+    }
+#endif
+    if (!model) model = std::make_unique<HybridLm>(std::move(config), std::move(weights));
   } else {
     DecoderWeights weights = load_decoder_weights(config, Checkpoint::open(model_dir));
 #if ARLE_WITH_CUDA

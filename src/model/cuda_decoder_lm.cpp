@@ -28,56 +28,111 @@ Tensor CudaDecoderLm::upload(const Tensor& host) {
   return t;
 }
 
-CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int device, bool cuda_graphs)
-    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(cuda_graphs) {
+Tensor CudaDecoderLm::upload_f32(const Tensor& host) {
+  if (!host.defined()) return {};
+  Tensor t = kc::to_device(host, DType::kF32, device_);
+  bytes_ += t.nbytes();
+  return t;
+}
+
+void CudaDecoderLm::start(const Tensor& embed_tokens, const Tensor& final_norm, const Tensor& lm_head) {
   ARLE_CUDA_CHECK(cudaSetDevice(device_));
   // A blocking stream: the KV pool's copies on the default stream stay ordered with it.
   cudaStream_t stream = nullptr;
   ARLE_CUDA_CHECK(cudaStreamCreate(&stream));
   stream_ = stream;
   gemm_ = std::make_unique<kc::CublasLtGemm>(32u << 20, device_);
-  embed_tokens_ = upload(w.embed_tokens);
-  final_norm_ = upload(w.final_norm);
+  embed_tokens_ = upload(embed_tokens);
+  final_norm_ = upload(final_norm);
   // A tied head is the embedding table itself: upload it once.
-  lm_head_ = w.lm_head.storage() == w.embed_tokens.storage() ? embed_tokens_ : upload(w.lm_head);
+  lm_head_ = lm_head.storage() == embed_tokens.storage() ? embed_tokens_ : upload(lm_head);
+}
+
+void CudaDecoderLm::add_experts(Layer& layer, const std::vector<MlpWeights>& experts) {
+  if (experts.empty()) return;
+  moe_ = true;
+  const MoeConfig& m = config_.moe;
+  if (std::ssize(experts) > kc::kMoeMaxExperts || m.experts_per_token > kc::kMoeMaxTopK ||
+      config_.hidden_size % 8 != 0 || m.expert_intermediate_size % 8 != 0) {
+    throw_error(ErrorCode::kUnsupported,
+                "CUDA MoE needs at most {} experts, top-{} routing and sizes that are multiples of 8 "
+                "(this model: {} experts, top-{}, hidden {}, expert width {})",
+                kc::kMoeMaxExperts, kc::kMoeMaxTopK, experts.size(), m.experts_per_token, config_.hidden_size,
+                m.expert_intermediate_size);
+  }
+  std::vector<Tensor> gate_ups, downs;
+  for (const MlpWeights& e : experts) {
+    if (e.gate_up_bias.defined() || e.down_bias.defined()) {
+      throw_error(ErrorCode::kUnsupported, "CUDA MoE experts have no biases");
+    }
+    layer.experts.push_back(Mlp{upload(e.gate_up), Tensor(), upload(e.down), Tensor()});
+    gate_ups.push_back(layer.experts.back().gate_up);
+    downs.push_back(layer.experts.back().down);
+  }
+  layer.expert_gate_up = kc::expert_pointers(gate_ups);
+  layer.expert_down = kc::expert_pointers(downs);
+}
+
+CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int device, bool cuda_graphs)
+    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(cuda_graphs) {
+  moe_normalize_ = config_.moe.norm_topk_prob;
+  start(w.embed_tokens, w.final_norm, w.lm_head);
   auto mlp = [&](const MlpWeights& m) {
     return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
   };
   for (const DecoderLayerWeights& l : w.layers) {
-    Layer layer{upload(l.input_norm),
-                upload(l.post_attention_norm),
-                upload(l.qkv),
-                upload(l.qkv_bias),
-                upload(l.o_proj),
-                upload(l.o_bias),
-                upload(l.q_norm),
-                upload(l.k_norm),
-                mlp(l.mlp),
-                upload(l.router),
-                {}};
-    for (const MlpWeights& e : l.experts) layer.experts.push_back(mlp(e));
-    if (!layer.experts.empty()) {
-      moe_ = true;
-      const MoeConfig& m = config_.moe;
-      if (std::ssize(layer.experts) > kc::kMoeMaxExperts || m.experts_per_token > kc::kMoeMaxTopK ||
-          config_.hidden_size % 8 != 0 || m.expert_intermediate_size % 8 != 0) {
-        throw_error(ErrorCode::kUnsupported,
-                    "CUDA MoE needs at most {} experts, top-{} routing and sizes that are multiples of 8 "
-                    "(this model: {} experts, top-{}, hidden {}, expert width {})",
-                    kc::kMoeMaxExperts, kc::kMoeMaxTopK, layer.experts.size(), m.experts_per_token, config_.hidden_size,
-                    m.expert_intermediate_size);
-      }
-      std::vector<Tensor> gate_ups, downs;
-      for (const Mlp& e : layer.experts) {
-        if (e.gate_up_bias.defined() || e.down_bias.defined()) {
-          throw_error(ErrorCode::kUnsupported, "CUDA MoE experts have no biases");
-        }
-        gate_ups.push_back(e.gate_up);
-        downs.push_back(e.down);
-      }
-      layer.expert_gate_up = kc::expert_pointers(gate_ups);
-      layer.expert_down = kc::expert_pointers(downs);
+    Layer layer;
+    layer.input_norm = upload(l.input_norm);
+    layer.post_attention_norm = upload(l.post_attention_norm);
+    layer.qkv = upload(l.qkv);
+    layer.qkv_bias = upload(l.qkv_bias);
+    layer.o_proj = upload(l.o_proj);
+    layer.o_bias = upload(l.o_bias);
+    layer.q_norm = upload(l.q_norm);
+    layer.k_norm = upload(l.k_norm);
+    layer.mlp = mlp(l.mlp);
+    layer.router = upload(l.router);
+    add_experts(layer, l.experts);
+    layers_.push_back(std::move(layer));
+  }
+}
+
+CudaDecoderLm::CudaDecoderLm(ModelConfig config, const HybridWeights& w, int device, bool cuda_graphs)
+    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(false) {
+  (void)cuda_graphs;  // hybrid steps run eagerly until their state joins the graphs
+  hybrid_ = true;
+  norm_offset_ = true;
+  moe_normalize_ = true;  // HybridLm's routing: softmax top-k, renormalized
+  const LinearAttentionConfig& la = config_.linear;
+  if (la.key_head_dim > kc::kDeltaRuleMaxKeyDim) {
+    throw_error(ErrorCode::kUnsupported, "CUDA Gated DeltaNet needs key heads of at most {} (this model: {})",
+                kc::kDeltaRuleMaxKeyDim, la.key_head_dim);
+  }
+  start(w.embed_tokens, w.final_norm, w.lm_head);
+  auto mlp = [&](const MlpWeights& m) {
+    return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
+  };
+  for (const HybridLayerWeights& l : w.layers) {
+    Layer layer;
+    layer.type = l.type;
+    layer.input_norm = upload(l.input_norm);
+    layer.post_attention_norm = upload(l.post_attention_norm);
+    if (l.type == LayerType::kLinearAttention) {
+      const GatedDeltaNetWeights& g = l.linear;
+      layer.linear = LinearAttention{upload(g.in_proj),     upload_f32(g.conv), upload_f32(g.neg_exp_a),
+                                     upload_f32(g.dt_bias), upload_f32(g.norm), upload(g.out_proj)};
+    } else {
+      layer.qkv = upload(l.attention.qkvg);
+      layer.qkv_bias = upload(l.attention.qkvg_bias);
+      layer.o_proj = upload(l.attention.o_proj);
+      layer.q_norm = upload(l.attention.q_norm);
+      layer.k_norm = upload(l.attention.k_norm);
     }
+    layer.mlp = mlp(l.mlp);
+    layer.router = upload(l.router);
+    add_experts(layer, l.experts);
+    layer.shared = mlp(l.shared_expert);
+    layer.shared_gate = upload(l.shared_expert_gate);
     layers_.push_back(std::move(layer));
   }
 }
@@ -101,6 +156,7 @@ KvStorage CudaDecoderLm::kv_storage() const {
   s.copy = [](void* dst, const void* src, std::size_t bytes) {
     ARLE_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
   };
+  s.zero = [](void* dst, std::size_t bytes) { ARLE_CUDA_CHECK(cudaMemset(dst, 0, bytes)); };
   return s;
 }
 
@@ -112,7 +168,7 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   const Tensor router_logits = ws_.moe_router.narrow_rows(0, rows);
   gemm_->linear(h, l.router, Tensor(), router_logits, stream_);
   const kc::MoeRouting routing = kc::moe_routing_view(ws_.moe_meta, ws_.moe_weights, rows * k, experts);
-  kc::moe_route(router_logits, k, config_.moe.norm_topk_prob, routing, stream_);
+  kc::moe_route(router_logits, k, moe_normalize_, routing, stream_);
   const std::int64_t assignments = rows * k, inter = l.experts[0].down.size(1);
   const Tensor x = ws_.moe_x.narrow_rows(0, assignments), gate_up = ws_.moe_gate_up.narrow_rows(0, assignments);
   const Tensor act = ws_.moe_act.narrow_rows(0, assignments), y = ws_.moe_y.narrow_rows(0, assignments);
@@ -121,6 +177,45 @@ void CudaDecoderLm::moe(const Layer& l, const Tensor& h, const Tensor& out) {
   kc::silu_and_mul(gate_up, act, stream_);
   kc::grouped_gemm(act, l.expert_down, config_.hidden_size, routing, y, stream_);
   kc::combine_rows(y, routing.index, routing.weights, k, out, stream_);
+}
+
+void CudaDecoderLm::linear_attention(const Layer& l, std::int64_t index, const kc::StateBatch& state,
+                                     PagedKvCache& cache, const Tensor& h, const Tensor& out) {
+  // As HybridLm::gated_deltanet: one projection [q k v (conv) | z | b | a],
+  // the conv with each sequence's window, norms and gates, the delta rule
+  // on each sequence's state, the gated norm, out_proj.
+  const LinearAttentionConfig& la = config_.linear;
+  const std::int64_t rows = h.size(0), hk = la.num_key_heads, hv = la.num_value_heads;
+  const std::int64_t dk = la.key_head_dim, dv = la.value_head_dim;
+  const std::int64_t key = hk * dk, value = hv * dv, conv = 2 * key + value;
+  const Tensor proj = ws_.proj.narrow_rows(0, rows), mixed = ws_.mixed.narrow_rows(0, rows);
+  const Tensor beta = ws_.beta.narrow_rows(0, rows), g = ws_.g.narrow_rows(0, rows);
+  const Tensor core = ws_.core.narrow_rows(0, rows), normed = ws_.normed.narrow_rows(0, rows);
+  CUstream_st* const st = stream_;
+  gemm_->linear(h, l.linear.in_proj, Tensor(), proj, st);
+  kc::causal_conv1d_silu(proj.narrow_cols(0, conv), l.linear.conv, state, cache.conv_window(index), mixed, st);
+  kc::gdn_gates(mixed, hk, dk, proj.narrow_cols(conv + value, conv + value + hv),
+                proj.narrow_cols(conv + value + hv, conv + value + 2 * hv), l.linear.neg_exp_a, l.linear.dt_bias, beta,
+                g, st);
+  kc::gated_delta_rule(mixed, hk, dk, hv, dv, g, beta, state, cache.recurrent_state(index), core, st);
+  kc::gated_rms_norm(core, proj.narrow_cols(conv, conv + value), l.linear.norm, dv,
+                     static_cast<float>(config_.rms_norm_eps), normed, st);
+  gemm_->linear(normed, l.linear.out_proj, Tensor(), out, st);
+}
+
+void CudaDecoderLm::shared_expert(const Layer& l, const Tensor& h, const Tensor& out) {
+  const std::int64_t rows = h.size(0);
+  const Tensor act = ws_.shared_act.narrow_rows(0, rows), y = ws_.o.narrow_rows(0, rows);
+  const Tensor logit = ws_.shared_logit.narrow_rows(0, rows);
+  CUstream_st* const st = stream_;
+  if (!gemm_->gated_linear(h, l.shared.gate_up, l.shared.gate_up_bias, act, st)) {
+    const Tensor gate_up = ws_.shared_gate_up.narrow_rows(0, rows);
+    gemm_->linear(h, l.shared.gate_up, l.shared.gate_up_bias, gate_up, st);
+    kc::silu_and_mul(gate_up, act, st);
+  }
+  gemm_->linear(act, l.shared.down, l.shared.down_bias, y, st);
+  gemm_->linear(h, l.shared_gate, Tensor(), logit, st);
+  kc::add_sigmoid_scaled(out, y, logit, st);
 }
 
 void CudaDecoderLm::prepare(std::int64_t max_rows, std::int64_t max_sequences) {
@@ -170,16 +265,43 @@ std::int64_t CudaDecoderLm::metadata_words(std::int64_t rows) const {
   // Per row: token id, logit row, rotary cos and sin, sampling parameters,
   // sequence, position and table offset, and query tiles or single rows (at
   // most one word a row; four leave slack); then the adjustments and tables.
-  const std::int64_t per_row = 2 + 2 * config_.head_dim + kSamplingRowWords + 3 + 4;
+  // Hybrid models add each row's sequence and each sequence's first row and
+  // state slot (three words a row at most).
+  const std::int64_t per_row = 2 + 2 * config_.head_dim + kSamplingRowWords + 3 + 4 + (hybrid_ ? 3 : 0);
   return rows * per_row + kSamplingAdjustmentWords * kGraphAdjustments + kGraphTableWords;
 }
 
 std::uint64_t CudaDecoderLm::Workspace::bytes() const {
   std::uint64_t total = 0;
-  for (const Tensor* t :
-       {&residual, &h,      &qkv,      &attention, &o,          &mlp_out,  &gate_up,     &act,   &attention_scratch,
-        &last,     &logits, &metadata, &samples,   &moe_router, &moe_meta, &moe_weights, &moe_x, &moe_gate_up,
-        &moe_act,  &moe_y}) {
+  for (const Tensor* t : {&residual,
+                          &h,
+                          &qkv,
+                          &attention,
+                          &o,
+                          &mlp_out,
+                          &gate_up,
+                          &act,
+                          &attention_scratch,
+                          &last,
+                          &logits,
+                          &metadata,
+                          &samples,
+                          &moe_router,
+                          &moe_meta,
+                          &moe_weights,
+                          &moe_x,
+                          &moe_gate_up,
+                          &moe_act,
+                          &moe_y,
+                          &shared_gate_up,
+                          &shared_act,
+                          &shared_logit,
+                          &proj,
+                          &mixed,
+                          &beta,
+                          &g,
+                          &core,
+                          &normed}) {
     if (t->defined()) total += t->nbytes();
   }
   return total;
@@ -200,7 +322,7 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
     auto bf16 = [&](std::int64_t width) { return kc::device_empty({n, width}, DType::kBF16, device_); };
     ws_.residual = kc::device_empty({n, c.hidden_size}, DType::kF32, device_);
     ws_.h = bf16(c.hidden_size);
-    ws_.qkv = bf16(c.q_size() + 2 * c.kv_size());
+    ws_.qkv = bf16((c.attn_output_gate ? 2 : 1) * c.q_size() + 2 * c.kv_size());  // [q | k | v (| gate)]
     ws_.attention = bf16(c.q_size());
     ws_.o = bf16(c.hidden_size);
     ws_.mlp_out = bf16(c.hidden_size);
@@ -221,6 +343,23 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
       ws_.moe_gate_up = kc::device_empty({assignments, 2 * inter}, DType::kBF16, device_);
       ws_.moe_act = kc::device_empty({assignments, inter}, DType::kBF16, device_);
       ws_.moe_y = kc::device_empty({assignments, c.hidden_size}, DType::kBF16, device_);
+    }
+    if (c.moe.shared_expert_intermediate_size > 0) {
+      ws_.shared_gate_up = bf16(2 * c.moe.shared_expert_intermediate_size);
+      ws_.shared_act = bf16(c.moe.shared_expert_intermediate_size);
+      ws_.shared_logit = kc::device_empty({n, 1}, DType::kF32, device_);
+    }
+    if (hybrid_) {
+      const LinearAttentionConfig& la = c.linear;
+      const std::int64_t key = la.num_key_heads * la.key_head_dim, value = la.num_value_heads * la.value_head_dim;
+      const std::int64_t conv = 2 * key + value;
+      auto f32 = [&](std::int64_t width) { return kc::device_empty({n, width}, DType::kF32, device_); };
+      ws_.proj = bf16(conv + value + 2 * la.num_value_heads);
+      ws_.mixed = f32(conv);
+      ws_.beta = f32(la.num_value_heads);
+      ws_.g = f32(la.num_value_heads);
+      ws_.core = f32(value);
+      ws_.normed = bf16(value);
     }
     ws_.rows = n;
     ++ws_.generation;
@@ -265,6 +404,25 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
   const kc::PagedLayout layout =
       kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, page_size, pad_to);
+  // Hybrid models: sequences numbered in row order (their rows are
+  // adjacent), each one's first row and state slot, then each row's sequence.
+  const auto state_at = static_cast<std::int64_t>(staging_.size());
+  std::int64_t sequences = 0;
+  if (hybrid_) {
+    std::vector<std::int32_t> begin{0}, slots, row_seq;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (r > 0 && batch.row_sequence[r] != batch.row_sequence[r - 1]) begin.push_back(static_cast<std::int32_t>(r));
+      if (r == 0 || batch.row_sequence[r] != batch.row_sequence[r - 1]) {
+        slots.push_back(batch.state_slots[static_cast<std::size_t>(batch.row_sequence[r])]);
+      }
+      row_seq.push_back(static_cast<std::int32_t>(slots.size() - 1));
+    }
+    begin.push_back(static_cast<std::int32_t>(rows));
+    sequences = std::ssize(slots);
+    staging_.insert(staging_.end(), begin.begin(), begin.end());
+    staging_.insert(staging_.end(), slots.begin(), slots.end());
+    staging_.insert(staging_.end(), row_seq.begin(), row_seq.end());
+  }
   const auto total = static_cast<std::int64_t>(staging_.size());
   if (!device_buffer.defined() || device_buffer.numel() < total) {
     device_buffer = kc::device_empty({total + total / 2}, DType::kI32, device_);
@@ -280,6 +438,13 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   in.cos = f32_view(at_cos);
   in.sin = f32_view(at_sin);
   in.paged = kc::paged_batch_view(device_buffer, layout);
+  if (hybrid_) {
+    in.state.sequences = sequences;
+    in.state.rows = rows;
+    in.state.begin = device_buffer.narrow_rows(state_at, state_at + sequences + 1);
+    in.state.slot = device_buffer.narrow_rows(state_at + sequences + 1, state_at + 2 * sequences + 1);
+    in.state.row_seq = device_buffer.narrow_rows(state_at + 2 * sequences + 1, state_at + 2 * sequences + 1 + rows);
+  }
   return in;
 }
 
@@ -299,20 +464,29 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache, const Sli
   // first adds a branch's output into it (fused), then normalizes into h.
   ARLE_CUDA_CHECK(cudaMemsetAsync(residual.raw_data(), 0, residual.nbytes(), st));
   kc::embedding(embed_tokens_, in.ids, mlp_out, st);
+  const std::int64_t qkv_size = q_size + 2 * c.kv_size();
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
-    kc::rms_norm(mlp_out, l.input_norm, eps, false, h, residual, st);
-    gemm_->linear(h, l.qkv, l.qkv_bias, qkv, st);
     const auto layer = static_cast<std::int64_t>(i);
-    kc::qkv_norm_rope_write(qkv, c.num_attention_heads, c.head_dim, c.qk_norm ? l.q_norm : Tensor(),
-                            c.qk_norm ? l.k_norm : Tensor(), eps, false, in.cos, in.sin,
-                            kernels::cpu::RopeLayout::kNeox, in.paged, cache.k(layer), cache.v(layer), st);
-    kc::paged_attention(qkv.narrow_cols(0, q_size), in.paged, cache.k(layer), cache.v(layer), c.num_attention_heads,
-                        scale, attention, ws_.attention_scratch, st);
-    gemm_->linear(attention, l.o_proj, l.o_bias, o, st);
-    kc::rms_norm(o, l.post_attention_norm, eps, false, h, residual, st);
+    kc::rms_norm(mlp_out, l.input_norm, eps, norm_offset_, h, residual, st);
+    if (l.type == LayerType::kLinearAttention) {
+      linear_attention(l, layer, in.state, cache, h, o);
+    } else {
+      gemm_->linear(h, l.qkv, l.qkv_bias, qkv, st);
+      kc::qkv_norm_rope_write(qkv.narrow_cols(0, qkv_size), c.num_attention_heads, c.head_dim,
+                              c.qk_norm ? l.q_norm : Tensor(), c.qk_norm ? l.k_norm : Tensor(), eps, norm_offset_,
+                              in.cos, in.sin, kernels::cpu::RopeLayout::kNeox, in.paged, cache.k(layer), cache.v(layer),
+                              st);
+      kc::paged_attention(qkv.narrow_cols(0, q_size), in.paged, cache.k(layer), cache.v(layer), c.num_attention_heads,
+                          scale, attention, ws_.attention_scratch, st);
+      // Qwen3.5's gated attention: the output times sigmoid of q_proj's gate half.
+      if (c.attn_output_gate) kc::sigmoid_mul(attention, qkv.narrow_cols(qkv_size, qkv_size + q_size), st);
+      gemm_->linear(attention, l.o_proj, l.o_bias, o, st);
+    }
+    kc::rms_norm(o, l.post_attention_norm, eps, norm_offset_, h, residual, st);
     if (!l.experts.empty()) {
       moe(l, h, mlp_out);
+      if (l.shared_gate.defined()) shared_expert(l, h, mlp_out);
       continue;
     }
     if (!gemm_->gated_linear(h, l.mlp.gate_up, l.mlp.gate_up_bias, act, st)) {
@@ -321,7 +495,7 @@ void CudaDecoderLm::enqueue(const StepInputs& in, PagedKvCache& cache, const Sli
     }
     gemm_->linear(act, l.mlp.down, l.mlp.down_bias, mlp_out, st);
   }
-  kc::rms_norm(mlp_out, final_norm_, eps, false, h, residual, st);
+  kc::rms_norm(mlp_out, final_norm_, eps, norm_offset_, h, residual, st);
   // Logits, in float32, only for the rows that need them, a buffer's worth
   // at a time; each slice's sampling rows are sampled before the next.
   for (std::int64_t first = 0; first < n; first += ws_.logit_rows) {
@@ -344,7 +518,7 @@ bool CudaDecoderLm::graphable(const ForwardBatch& batch, const std::vector<std::
   // order: decode (or one-token prefill chunks), the same launches every time.
   const std::int64_t rows = batch.rows();
   const std::int64_t bucket = CudaGraphs::bucket_for(rows);
-  if (!use_graphs_ || !host_rows.empty() || bucket == 0) return false;
+  if (!use_graphs_ || hybrid_ || !host_rows.empty() || bucket == 0) return false;
   if (prepared_ && bucket > ws_.logit_rows) return false;  // one slice of logits only
   if (std::ssize(batch.logit_rows) != rows || std::ssize(sampled) != rows || std::ssize(batch.page_tables) != rows) {
     return false;

@@ -1,7 +1,10 @@
 #pragma once
-// CudaDecoderLm: DecoderLm's architecture (Llama, Qwen2, Qwen3 dense) on the
-// GPU in bf16 with float32 accumulation: weights uploaded once from the
-// loaded DecoderWeights, cuBLASLt GEMMs, a float32 residual stream with fused
+// CudaDecoderLm: DecoderLm's architecture (Llama, Qwen2, Qwen3 dense) and
+// HybridLm's (Qwen3.5: Gated DeltaNet layers with their recurrent state in
+// the cache's slots, gated attention, (1 + w) norms, a gated shared expert)
+// on the GPU in bf16 with float32 accumulation: weights uploaded once from
+// the loaded DecoderWeights or HybridWeights, cuBLASLt GEMMs, a float32
+// residual stream with fused
 // add + RMSNorm, per-head
 // norm + RoPE, paged attention over a bf16 KV pool in GPU memory, float32
 // logits for the rows that need them, sampled on the GPU (forward_and_sample)
@@ -14,6 +17,7 @@
 // stream. Decode steps (every row its sequence's only one, all sampled) of
 // dense and MoE models replay CUDA graphs per batch-size bucket
 // (cuda_graphs.h), padded with rows at position -1; prefill runs eagerly.
+// Hybrid models run every step eagerly for now.
 
 #include <functional>
 #include <memory>
@@ -22,10 +26,12 @@
 
 #include "kernels/cuda/cublaslt_gemm.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/gated_deltanet.h"
 #include "model/causal_lm.h"
 #include "model/cuda_graphs.h"
 #include "model/cuda_sampling.h"
 #include "model/decoder_weights.h"
+#include "model/hybrid_weights.h"
 #include "model/rope_table.h"
 
 namespace arle::model {
@@ -33,6 +39,7 @@ namespace arle::model {
 class CudaDecoderLm final : public CausalLm {
  public:
   CudaDecoderLm(ModelConfig config, const DecoderWeights& weights, int device = 0, bool cuda_graphs = true);
+  CudaDecoderLm(ModelConfig config, const HybridWeights& weights, int device = 0, bool cuda_graphs = true);
   ~CudaDecoderLm() override;
 
   const ModelConfig& config() const override { return config_; }
@@ -53,24 +60,44 @@ class CudaDecoderLm final : public CausalLm {
   struct Mlp {
     Tensor gate_up, gate_up_bias, down, down_bias;
   };
+  // Gated DeltaNet: bf16 projections, float32 conv, gates and norm.
+  struct LinearAttention {
+    Tensor in_proj, conv, neg_exp_a, dt_bias, norm, out_proj;
+  };
   struct Layer {
+    LayerType type = LayerType::kFullAttention;
     Tensor input_norm, post_attention_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;
     Mlp mlp;
     Tensor router;  // MoE layers: [experts, hidden]
     std::vector<Mlp> experts;
     Tensor expert_gate_up, expert_down;  // device arrays of the experts' weight pointers
+    Mlp shared;                          // Qwen3.5-MoE: the shared expert ...
+    Tensor shared_gate;                  // ... scaled by sigmoid(x . shared_gate) ([1, hidden])
+    LinearAttention linear;
   };
+  // The stream, the GEMM plans and the embedding, final norm and head.
+  void start(const Tensor& embed_tokens, const Tensor& final_norm, const Tensor& lm_head);
+  // Uploads a MoE layer's experts and their pointer arrays (checking the
+  // grouped kernels' limits).
+  void add_experts(Layer& layer, const std::vector<MlpWeights>& experts);
+  // A Gated DeltaNet layer of h into out (out_proj's output).
+  void linear_attention(const Layer& layer, std::int64_t index, const kernels::cuda::StateBatch& state,
+                        PagedKvCache& cache, const Tensor& h, const Tensor& out);
+  // The shared expert of h, added into out scaled by its gate.
+  void shared_expert(const Layer& layer, const Tensor& h, const Tensor& out);
   // Routed experts of `h` into `out`: routing on the device (the CPU's
   // softmax and top-k), grouped expert GEMMs over per-expert runs of rows,
   // then each row's experts summed in ascending expert id.
   void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
+  Tensor upload_f32(const Tensor& host);
 
   // A step's inputs on the device: views into one metadata buffer.
   struct StepInputs {
     std::int64_t rows = 0, logit_rows = 0;  // padded counts
     Tensor meta, ids, logit_ids, cos, sin;
     kernels::cuda::PagedBatch paged;
+    kernels::cuda::StateBatch state;  // hybrid models: sequences, their rows and state slots
     CudaSamplingLayout sampling;
     std::int64_t sampling_at = 0;  // word of `meta`
   };
@@ -102,6 +129,8 @@ class CudaDecoderLm final : public CausalLm {
     Tensor residual, h, qkv, attention, o, mlp_out, gate_up, act, attention_scratch;
     Tensor last, logits, metadata, samples;
     Tensor moe_router, moe_meta, moe_weights, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
+    Tensor shared_gate_up, shared_act, shared_logit;                               // shared experts'
+    Tensor proj, mixed, beta, g, core, normed;                                     // Gated DeltaNet layers
     std::uint64_t bytes() const;                                                   // of every buffer above
   };
   // A graph step's sampling adjustments and page-table words must fit these
@@ -120,6 +149,9 @@ class CudaDecoderLm final : public CausalLm {
   CUstream_st* stream_ = nullptr;
   bool use_graphs_ = true;
   bool moe_ = false;
+  bool hybrid_ = false;       // linear-attention layers: state slots, no graphs yet
+  bool norm_offset_ = false;  // RMSNorms in the (1 + w) form
+  bool moe_normalize_ = false;
   bool prepared_ = false;  // prepare() sized the workspace: logits stay, steps slice
   CudaGraphs graphs_;
   Tensor graph_metadata_;  // graph steps' inputs: one fixed buffer, never reallocated

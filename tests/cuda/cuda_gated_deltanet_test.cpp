@@ -2,8 +2,9 @@
 // with windows carried across two calls (sequences of 1 to 40 rows, slots
 // out of order), the q/k norms and gates, the gated delta rule (recurrent
 // over up to 70 rows, state carried across calls, key/value dims 16 and
-// 128, two value heads per key head), the gated RMSNorm and the sigmoid
-// output gate. Outputs are poisoned first. Runs on the GPU machine.
+// 128, two value heads per key head), the gated RMSNorm, the sigmoid
+// output gate and the shared expert's gated add. Outputs are poisoned first.
+// Runs on the GPU machine.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -196,6 +197,18 @@ TEST_P(GatedDeltaNet, GatedRmsNormAndSigmoidGateMatchTheCpuFormulas) {
   const Tensor x_dev = to_device(x, dtype());
   sigmoid_mul(x_dev, to_device(gate_wide, dtype()).narrow_cols(50, 383));
   EXPECT_LT(relative_error(to_host_f32(x_dev), want_x), tolerance(dtype()));
+
+  // The shared expert's gated add.
+  const Tensor y = rounded(random_f32({rows, 333}, 25), dtype());
+  const Tensor logit = random_f32({rows, 1}, 26, -3.0f, 3.0f);
+  Tensor want_sum = want_x.to_f32();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t i = 0; i < 333; ++i) {
+      want_sum.data<float>()[r * 333 + i] += sigmoid(logit.data<float>()[r]) * y.data<float>()[r * 333 + i];
+    }
+  }
+  add_sigmoid_scaled(x_dev, to_device(y, dtype()), to_device(logit, DType::kF32));
+  EXPECT_LT(relative_error(to_host_f32(x_dev), want_sum), tolerance(dtype()));
 }
 
 TEST(GatedDeltaNetShapes, BadInputsAreErrors) {

@@ -125,7 +125,14 @@ TEST_P(CudaReference, MatchesTransformers) {
   EXPECT_GT(check_against_reference(*model, *tokenizer, GetParam(), dir, kBf16Margin).clear_positions, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CudaReference, ::testing::ValuesIn(reference_fixture_names()),
+// Dense, MoE and the hybrid Qwen3.5 fixtures (Gated DeltaNet on the GPU).
+std::vector<std::string> all_fixture_names() {
+  std::vector<std::string> names = reference_fixture_names();
+  for (const std::string& n : hybrid_reference_fixture_names()) names.push_back(n);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaReference, ::testing::ValuesIn(all_fixture_names()),
                          [](const auto& info) { return fixture_param_name(info.param); });
 
 // Random-weight models of real shapes (Qwen3-0.6B, Qwen3-4B, ...) under the
@@ -156,8 +163,13 @@ TEST(CudaRealShapes, MatchTransformers) {
 // attention splits, so bf16 rounding may flip a near tie: tokens must agree
 // up to the first step where the lone run's top-2 logprob margin is under
 // kBf16Margin, and logprobs before it within 0.05.
-TEST(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
-  const std::string dir = fixture_model_dir("qwen3-tiny");
+// qwen3.5-tiny: Gated DeltaNet state slots per sequence (n = 2 siblings
+// start from a copy), and snapshots in the prefix cache for the shared
+// prefixes.
+class CudaEngine : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
+  const std::string dir = fixture_model_dir(GetParam());
   std::unique_ptr<model::CausalLm> lm = model::load_causal_lm(dir, model::Backend::kCuda);
   std::unique_ptr<text::Tokenizer> tokenizer = text::Tokenizer::load(dir);
   const std::int64_t vocab = lm->config().vocab_size;
@@ -200,9 +212,12 @@ TEST(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
       }
     }
   }
-  std::printf("engine on CUDA: %zu tokens compared\n", compared);
+  std::printf("engine on CUDA (%s): %zu tokens compared\n", GetParam().c_str(), compared);
   EXPECT_GT(compared, 100u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaEngine, ::testing::Values("qwen3-tiny", "qwen3.5-tiny"),
+                         [](const auto& info) { return fixture_param_name(info.param); });
 
 // Decode steps replayed from CUDA graphs (batch sizes on a bucket and padded
 // up to one) give what eager steps give. Attention splits differ between the

@@ -146,4 +146,14 @@ void sigmoid_mul(const Tensor& x, const Tensor& gate, CUstream_st* stream) {
                      stream);
 }
 
+void add_sigmoid_scaled(const Tensor& x, const Tensor& y, const Tensor& gate, CUstream_st* stream) {
+  const char* what = "add_sigmoid_scaled";
+  const bool bf16 = activation(x, what);
+  check(activation(y, what) == bf16 && y.shape() == x.shape(), what, "y must match x");
+  float32(gate, what);
+  check(gate.dim() == 2 && gate.size(0) == x.size(0) && gate.size(1) == 1, what, "gate must be [rows, 1]");
+  launch_add_sigmoid_scaled(x.raw_data(), x.row_stride(), y.raw_data(), y.row_stride(), gate.data<float>(),
+                            gate.row_stride(), x.size(0), x.size(1), bf16, stream);
+}
+
 }  // namespace arle::kernels::cuda

@@ -165,6 +165,16 @@ __global__ void sigmoid_mul_kernel(T* x, std::int64_t ldx, const T* gate, std::i
   }
 }
 
+template <typename T>
+__global__ void add_sigmoid_scaled_kernel(T* x, std::int64_t ldx, const T* y, std::int64_t ldy, const float* gate,
+                                          std::int64_t ldg, int width) {
+  const std::int64_t r = blockIdx.y;
+  const float scale = sigmoidf(gate[r * ldg]);
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < width; i += gridDim.x * blockDim.x) {
+    store(x + r * ldx + i, load(x + r * ldx + i) + scale * load(y + r * ldy + i));
+  }
+}
+
 unsigned blocks_for(std::int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 }  // namespace
@@ -261,6 +271,24 @@ void launch_sigmoid_mul(void* x, std::int64_t ldx, const void* gate, std::int64_
   } else {
     sigmoid_mul_kernel<<<grid, threads, 0, as_stream(stream)>>>(static_cast<float*>(x), ldx,
                                                                 static_cast<const float*>(gate), ldg, n);
+  }
+  ARLE_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_add_sigmoid_scaled(void* x, std::int64_t ldx, const void* y, std::int64_t ldy, const float* gate,
+                               std::int64_t ldg, std::int64_t rows, std::int64_t width, bool bf16,
+                               CUstream_st* stream) {
+  if (rows == 0 || width == 0) return;
+  const int threads = 256;
+  const dim3 grid(blocks_for(width, threads), static_cast<unsigned>(rows));
+  const auto n = static_cast<int>(width);
+  if (bf16) {
+    using T = __nv_bfloat16;
+    add_sigmoid_scaled_kernel<<<grid, threads, 0, as_stream(stream)>>>(static_cast<T*>(x), ldx,
+                                                                       static_cast<const T*>(y), ldy, gate, ldg, n);
+  } else {
+    add_sigmoid_scaled_kernel<<<grid, threads, 0, as_stream(stream)>>>(static_cast<float*>(x), ldx,
+                                                                       static_cast<const float*>(y), ldy, gate, ldg, n);
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }

@@ -3,8 +3,9 @@
 // math as the CPU's (kernels/cpu/causal_conv1d.h, kernels/cpu/
 // gated_delta_rule.h and HybridLm::gated_deltanet): the causal conv1d + SiLU
 // with its carried window, q/k L2 normalisation and the decay/beta gates,
-// the gated delta rule over each sequence's rows, the gated RMSNorm, and the
-// sigmoid output gate of the full-attention layers. The recurrent state and
+// the gated delta rule over each sequence's rows, the gated RMSNorm, the
+// sigmoid output gate of the full-attention layers and the MoE layers'
+// gated shared expert. The recurrent state and
 // windows are float32 ([slots, ...] as model/paged_kv_cache.h lays them
 // out), and so are the conv output, gates and delta-rule output; the
 // projections read and the norm writes the activations' dtype (bf16 or
@@ -71,5 +72,9 @@ void gated_rms_norm(const Tensor& core, const Tensor& z, const Tensor& w, std::i
 // x *= sigmoid(gate), elementwise over [rows, width] (gate may be a strided
 // view; both bf16 or float32).
 void sigmoid_mul(const Tensor& x, const Tensor& gate, CUstream_st* stream = nullptr);
+
+// Qwen3.5-MoE's shared expert: x[r] += sigmoid(gate[r]) * y[r], x and y
+// [rows, width] alike (bf16 or float32), gate float32 [rows, 1].
+void add_sigmoid_scaled(const Tensor& x, const Tensor& y, const Tensor& gate, CUstream_st* stream = nullptr);
 
 }  // namespace arle::kernels::cuda

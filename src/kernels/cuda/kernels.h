@@ -236,5 +236,7 @@ void launch_gated_rms_norm(const float* core, std::int64_t ldc, const void* z, s
                            std::int64_t ldo, bool bf16, CUstream_st* stream);
 void launch_sigmoid_mul(void* x, std::int64_t ldx, const void* gate, std::int64_t ldg, std::int64_t rows,
                         std::int64_t width, bool bf16, CUstream_st* stream);
+void launch_add_sigmoid_scaled(void* x, std::int64_t ldx, const void* y, std::int64_t ldy, const float* gate,
+                               std::int64_t ldg, std::int64_t rows, std::int64_t width, bool bf16, CUstream_st* stream);
 
 }  // namespace arle::kernels::cuda

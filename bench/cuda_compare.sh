@@ -6,6 +6,8 @@
 #   (c) time to first token at 1k and 4k tokens     (bench latency)
 #   (d) output tokens/s through `arle serve` at concurrency 1, 16, 64
 # usage: bench/cuda_compare.sh [arle|peers|all] [MODELS...]   (default: all 0.6B 4B)
+# A model is a Qwen3 size (0.6B) or a config folder's name (Qwen3.5-0.8B).
+# $HF_WORKLOADS limits the transformers runs (default "latency ttft throughput").
 # Expects device/bin/arle(.gz) from scripts/build_cuda_tests.sh. Logs go to $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +21,13 @@ chmod +x device/bin/* 2>/dev/null
 arle=device/bin/arle
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 for m in "${models[@]}"; do
-  dir=/tmp/qwen3-$m
-  [ -d "$dir" ] || python3 scripts/device/random_model.py "tests/fixtures/configs/Qwen3-$m" tests/fixtures/models/qwen3-tiny \
+  config="Qwen3-$m"
+  [[ $m == Qwen* ]] && config="$m"
+  dir="/tmp/${config,,}"
+  [ -d "$dir" ] || python3 scripts/device/random_model.py "tests/fixtures/configs/$config" tests/fixtures/models/qwen3-tiny \
     "$dir" 2>&1 | grep -v -i warn
   if [ "$part" != peers ]; then
-    echo "== arle, Qwen3-$m"
+    echo "== arle, $config"
     "$arle" --log-level warn bench latency --backend cuda --model-path "$dir" --input-len 512 --output-len 256 \
       2>/dev/null | tee "$out/arle_${m}_latency.txt" | grep -E "machine|TTFT|TPOT"
     for n in 1024 4096; do
@@ -37,8 +41,8 @@ for m in "${models[@]}"; do
       --max-batched-tokens 8192 --kv-cache-memory 40GiB" 2>/dev/null | tee "$out/arle_${m}_serve.txt"
   fi
   if [ "$part" != arle ]; then
-    echo "== transformers, Qwen3-$m"
-    for w in latency ttft throughput; do
+    echo "== transformers, $config"
+    for w in ${HF_WORKLOADS:-latency ttft throughput}; do
       python3 bench/transformers_peer.py "$dir" "$w" 2>/dev/null | tee "$out/hf_${m}_$w.json"
     done
   fi

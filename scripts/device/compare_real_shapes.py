@@ -7,7 +7,8 @@ under the same rules as the fixtures. Transformers' own bf16 run is scored
 under those rules too, as the baseline for what bf16 rounding does.
 
 usage: compare_real_shapes.py CUDA_MODEL_TEST CONFIGS_DIR TOKENIZER_DIR WORK_DIR
-Exits with the test's status.
+$ARLE_REAL_SHAPES picks a comma-separated subset of the models. Exits with
+the test's status.
 """
 import json
 import os
@@ -30,7 +31,11 @@ MODELS = {
     "qwen3-4b": ("Qwen3-4B", {}),
     "llama-3.2-1b": ("Llama-3.2-1B", {}),
     "qwen3-30b-a3b-2layer": ("Qwen3-30B-A3B", {"num_hidden_layers": 2}),
+    "qwen3.5-0.8b": ("Qwen3.5-0.8B", {}),
+    "qwen3.5-4b": ("Qwen3.5-4B", {}),
 }
+if os.environ.get("ARLE_REAL_SHAPES"):  # a comma-separated subset
+    MODELS = {k: v for k, v in MODELS.items() if k in os.environ["ARLE_REAL_SHAPES"].split(",")}
 # Token ids below every model's vocabulary (Llama's is 128k): a short prompt
 # and one that spans many KV pages and prefill chunks.
 CASES = [

@@ -17,6 +17,8 @@ import transformers
 def save_random_model(config_dir, tokenizer_dir, out, overrides=None):
     """Seed 0, initialised on the GPU (on the CPU, 4B takes minutes); returns the parameter count."""
     cfg = json.load(open(os.path.join(config_dir, "config.json")))
+    if "text_config" in cfg:  # a multimodal release (Qwen3.5): its text decoder alone
+        cfg = {"tie_word_embeddings": cfg.get("tie_word_embeddings", False), **cfg["text_config"]}
     cfg.update(overrides or {})
     torch.manual_seed(0)
     with torch.device("cuda"):

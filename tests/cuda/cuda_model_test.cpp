@@ -1,4 +1,4 @@
-// The CUDA backend (bf16) on every dense and MoE fixture against the transformers
+// The CUDA backend (bf16) on every dense, MoE and hybrid fixture against the transformers
 // references (float32 logits). The issue asks for the top-1 token wherever
 // the reference's top-2 margin exceeds 0.05, but these random-weight fixtures
 // have logits of magnitude 10-30, where bf16 rounding alone moves a logit by
@@ -7,9 +7,11 @@
 // to 0.295 (scripts/device/bf16_baseline.py, H100, 2026-11-26). So:
 //   - top-1 equal wherever the reference margin exceeds 0.5 (no exceptions);
 //   - where it is in (0.05, 0.5], at most 8% of positions may differ
-//     (transformers bf16: 5 of qwen3-tiny's 66 such positions, 7.6%);
-//   - the last position's logits within 2e-2 relative L2 (real shapes: or
-//     within transformers bf16's own distance, where that is larger);
+//     (transformers bf16: 5 of qwen3-tiny's 66 such positions, 7.6%), or
+//     for the hybrid fixtures as many as transformers bf16 flips;
+//   - the last position's logits within 2e-2 relative L2 (real shapes and
+//     hybrid fixtures: or within transformers bf16's own distance, where
+//     that is larger);
 //   - greedy continuations (the engine's one-request loop, prefill in odd
 //     chunks) equal up to the first step whose reference margin is under 0.5.
 // Runs on the GPU machine (label gpu).
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -39,13 +42,35 @@ constexpr double kMargin = 0.05;     // the issue's
 constexpr double kBf16Margin = 0.5;  // beyond bf16 rounding on these fixtures
 constexpr double kNearFlips = 0.08;  // share of (0.05, 0.5] positions allowed to differ
 
+// Transformers' own bf16 run on the hybrid fixtures
+// (scripts/device/bf16_baseline.py, H100, 2026-11-27): its worst
+// last-logits distance from the float32 reference and its top-1 flips at
+// positions whose reference margin exceeds 0.05. Their recurrences carry
+// bf16 rounding from token to token: qwen3.5-tiny's 361-token case drifts to
+// 1.5e-1 in transformers (to 7.0e-2 here), and transformers flips 14 of its
+// 380 such positions, one at a margin of 0.96.
+struct Bf16Baseline {
+  double last_l2;
+  std::size_t flips;
+};
+const std::map<std::string, Bf16Baseline>& hybrid_bf16_baselines() {
+  static const std::map<std::string, Bf16Baseline> baselines{{"qwen3.5-tiny", {1.50e-1, 14}},
+                                                             {"qwen3.5-moe-tiny", {6.72e-2, 2}}};
+  return baselines;
+}
+
 // The issue's 2e-2, or what transformers itself reaches in bf16 where that
 // is worse: the real-shape references record it (deep random-weight models
 // have logits of a few units, and rounding the residual stream to bf16 at
-// every layer moves them by 2-4% in transformers too).
-double last_logits_l2_tolerance(const std::string& dir) {
+// every layer moves them by 2-4% in transformers too), the hybrid fixtures'
+// is above.
+double last_logits_l2_tolerance(const std::string& label, const std::string& dir) {
   const nlohmann::json reference = read_json_file(dir + "/reference.json");
-  return std::max(2e-2, reference.value("transformers_bf16_last_logits_rel_l2", 0.0));
+  double tolerance = std::max(2e-2, reference.value("transformers_bf16_last_logits_rel_l2", 0.0));
+  if (auto it = hybrid_bf16_baselines().find(label); it != hybrid_bf16_baselines().end()) {
+    tolerance = std::max(tolerance, it->second.last_l2);
+  }
+  return tolerance;
 }
 
 // What one model did against its references.
@@ -62,7 +87,7 @@ struct ReferenceTally {
 ReferenceTally check_against_reference(model::CausalLm& model, const text::Tokenizer& tokenizer,
                                        const std::string& label, const std::string& dir, double greedy_margin) {
   ReferenceTally tally;
-  const double last_logits_tolerance = last_logits_l2_tolerance(dir);
+  const double last_logits_tolerance = last_logits_l2_tolerance(label, dir);
   for (const ReferenceCase& c : load_reference_cases(dir)) {
     const Tensor logits = prompt_logits(model, c.input_ids);
     const std::int64_t vocab = logits.size(1);
@@ -112,7 +137,12 @@ ReferenceTally check_against_reference(model::CausalLm& model, const text::Token
   }
   std::printf("%s: top-1 equal at %zu clear positions, %zu/%zu near ties flipped, %zu greedy steps\n", label.c_str(),
               tally.clear_positions, tally.near_flips, tally.near_positions, tally.greedy_steps);
-  EXPECT_LE(static_cast<double>(tally.near_flips), kNearFlips * static_cast<double>(tally.near_positions)) << label;
+  // At most 8% of the near ties, or as many flips as transformers' bf16 run.
+  double allowed = kNearFlips * static_cast<double>(tally.near_positions);
+  if (auto it = hybrid_bf16_baselines().find(label); it != hybrid_bf16_baselines().end()) {
+    allowed = std::max(allowed, static_cast<double>(it->second.flips));
+  }
+  EXPECT_LE(static_cast<double>(tally.near_flips), allowed) << label;
   return tally;
 }
 
@@ -213,7 +243,8 @@ TEST_P(CudaEngine, ConcurrentGreedyRequestsMatchRunningEachAlone) {
     }
   }
   std::printf("engine on CUDA (%s): %zu tokens compared\n", GetParam().c_str(), compared);
-  EXPECT_GT(compared, 100u);
+  // qwen3.5-tiny's runs meet margins under 0.5 sooner (93 tokens on an H100).
+  EXPECT_GT(compared, GetParam() == "qwen3-tiny" ? 100u : 50u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CudaEngine, ::testing::Values("qwen3-tiny", "qwen3.5-tiny"),

@@ -84,51 +84,124 @@ __global__ void gates_kernel(float* mixed, std::int64_t ldm, int key_heads, int 
 // keeps column j of the head's state (key_dim floats) in registers and
 // walks the sequence's rows:
 //   S <- exp(g) S;  u = beta (v - S^T k);  S <- S + k u^T;  o = S^T q.
+// The walk is latency-bound, so the next row's inputs are loaded while the
+// current one is computed (q and k through a double-buffered shared
+// array, one barrier a row), and the two dot products run in four
+// independent partial sums.
 constexpr int kColumnsPerBlock = 128;
+
+// What a thread stages of one row: its share of q and k, its column's v,
+// and the row's decay and beta.
+template <int KMax>
+struct DeltaRuleRow {
+  float q[KMax / 32], k[KMax / 32];
+  float v, decay, beta;
+};
+
+struct DeltaRuleShape {
+  const float* mixed;
+  std::int64_t ldm, key_width;
+  int key_dim, value_heads, value_dim, head, key_head, column;
+  const float* g;
+  const float* beta;
+};
+
+template <int KMax>
+__device__ __forceinline__ void load_row(DeltaRuleRow<KMax>& in, const DeltaRuleShape& d, std::int64_t t) {
+  const float* row = d.mixed + t * d.ldm;
+#pragma unroll
+  for (int m = 0; m < KMax / 32; ++m) {
+    const int i = threadIdx.x + m * blockDim.x;
+    if (i < d.key_dim) {
+      in.q[m] = row[static_cast<std::int64_t>(d.key_head) * d.key_dim + i];
+      in.k[m] = row[d.key_width + static_cast<std::int64_t>(d.key_head) * d.key_dim + i];
+    }
+  }
+  in.v =
+      d.column < d.value_dim ? row[2 * d.key_width + static_cast<std::int64_t>(d.head) * d.value_dim + d.column] : 0.0f;
+  in.decay = expf(d.g[t * d.value_heads + d.head]);
+  in.beta = d.beta[t * d.value_heads + d.head];
+}
+
+template <int KMax>
+__device__ __forceinline__ void stage_row(const DeltaRuleRow<KMax>& in, int key_dim, float* q, float* k) {
+#pragma unroll
+  for (int m = 0; m < KMax / 32; ++m) {
+    const int i = threadIdx.x + m * blockDim.x;
+    if (i < key_dim) {
+      q[i] = in.q[m];
+      k[i] = in.k[m];
+    }
+  }
+}
 
 template <int KMax>
 __global__ void delta_rule_kernel(const float* mixed, std::int64_t ldm, int key_heads, int key_dim, int value_heads,
                                   int value_dim, const float* g, const float* beta, StateRows rows, float* state,
                                   float* out, std::int64_t ldo) {
-  __shared__ float q_shared[KMax], k_shared[KMax];
+  __shared__ float q_shared[2][KMax], k_shared[2][KMax];
   const int s = blockIdx.x, h = blockIdx.y;
   const int j = blockIdx.z * kColumnsPerBlock + threadIdx.x;
   const bool active = j < value_dim;
-  const int kh = h / (value_heads / key_heads);
+  const DeltaRuleShape d{mixed,
+                         ldm,
+                         static_cast<std::int64_t>(key_heads) * key_dim,
+                         key_dim,
+                         value_heads,
+                         value_dim,
+                         h,
+                         h / (value_heads / key_heads),
+                         j,
+                         g,
+                         beta};
   float* S = state + (static_cast<std::int64_t>(rows.seq_slot[s]) * value_heads + h) * key_dim * value_dim;
   float column[KMax];
 #pragma unroll
   for (int i = 0; i < KMax; ++i)
     column[i] = active && i < key_dim ? S[static_cast<std::int64_t>(i) * value_dim + j] : 0.0f;
-  const std::int64_t key_width = static_cast<std::int64_t>(key_heads) * key_dim;
-  for (std::int64_t t = rows.seq_begin[s]; t < rows.seq_begin[s + 1]; ++t) {
-    const float* row = mixed + t * ldm;
-    for (int i = threadIdx.x; i < key_dim; i += blockDim.x) {
-      q_shared[i] = row[static_cast<std::int64_t>(kh) * key_dim + i];
-      k_shared[i] = row[key_width + static_cast<std::int64_t>(kh) * key_dim + i];
-    }
-    __syncthreads();
-    const float decay = expf(g[t * value_heads + h]), b = beta[t * value_heads + h];
-    const float v = active ? row[2 * key_width + static_cast<std::int64_t>(h) * value_dim + j] : 0.0f;
-    float kv = 0.0f;
+  const std::int64_t begin = rows.seq_begin[s], end = rows.seq_begin[s + 1];
+  DeltaRuleRow<KMax> next;  // the row after the one being computed
+  float v = 0.0f, decay = 1.0f, b = 0.0f;
+  if (begin < end) {
+    load_row(next, d, begin);
+    stage_row(next, key_dim, q_shared[0], k_shared[0]);
+    v = next.v;
+    decay = next.decay;
+    b = next.beta;
+    if (begin + 1 < end) load_row(next, d, begin + 1);
+  }
+  __syncthreads();
+  for (std::int64_t t = begin; t < end; ++t) {
+    const int buffer = static_cast<int>((t - begin) & 1);
+    const float* q = q_shared[buffer];
+    const float* k = k_shared[buffer];
+    float kv[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
     for (int i = 0; i < KMax; ++i) {
       if (i < key_dim) {
         column[i] *= decay;
-        kv += k_shared[i] * column[i];
+        kv[i & 3] += k[i] * column[i];
       }
     }
-    const float u = b * (v - kv);
-    float o = 0.0f;
+    const float u = b * (v - ((kv[0] + kv[1]) + (kv[2] + kv[3])));
+    float o[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
     for (int i = 0; i < KMax; ++i) {
       if (i < key_dim) {
-        column[i] += k_shared[i] * u;
-        o += q_shared[i] * column[i];
+        column[i] += k[i] * u;
+        o[i & 3] += q[i] * column[i];
       }
     }
-    if (active) out[t * ldo + static_cast<std::int64_t>(h) * value_dim + j] = o;
-    __syncthreads();  // the next row overwrites q_shared and k_shared
+    if (active) out[t * ldo + static_cast<std::int64_t>(h) * value_dim + j] = (o[0] + o[1]) + (o[2] + o[3]);
+    if (t + 1 < end) {
+      // Everyone finished reading the other buffer before the last barrier.
+      stage_row(next, key_dim, q_shared[buffer ^ 1], k_shared[buffer ^ 1]);
+      v = next.v;
+      decay = next.decay;
+      b = next.beta;
+      if (t + 2 < end) load_row(next, d, t + 2);
+    }
+    __syncthreads();
   }
   if (!active) return;
 #pragma unroll

@@ -98,8 +98,7 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
 }
 
 CudaDecoderLm::CudaDecoderLm(ModelConfig config, const HybridWeights& w, int device, bool cuda_graphs)
-    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(false) {
-  (void)cuda_graphs;  // hybrid steps run eagerly until their state joins the graphs
+    : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(cuda_graphs) {
   hybrid_ = true;
   norm_offset_ = true;
   moe_normalize_ = true;  // HybridLm's routing: softmax top-k, renormalized
@@ -401,11 +400,11 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   in.sampling_at = static_cast<std::int64_t>(staging_.size());
   in.sampling = pack_sampling_rows(sampled, padded_logits, config_.vocab_size, staging_, pad_to,
                                    pad_to > 0 ? kGraphAdjustments : 0);
-  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
-  const kc::PagedLayout layout =
-      kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, page_size, pad_to);
   // Hybrid models: sequences numbered in row order (their rows are
-  // adjacent), each one's first row and state slot, then each row's sequence.
+  // adjacent), each one's first row and state slot, then each row's
+  // sequence; before the paged batch, so a padded (graph) step finds them at
+  // fixed offsets. Padding rows are sequences of their own without a slot
+  // (-1), which the linear-attention kernels leave alone.
   const auto state_at = static_cast<std::int64_t>(staging_.size());
   std::int64_t sequences = 0;
   if (hybrid_) {
@@ -417,12 +416,20 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
       }
       row_seq.push_back(static_cast<std::int32_t>(slots.size() - 1));
     }
-    begin.push_back(static_cast<std::int32_t>(rows));
+    for (std::int64_t r = rows; r < padded_rows; ++r) {
+      begin.push_back(static_cast<std::int32_t>(r));
+      slots.push_back(-1);
+      row_seq.push_back(static_cast<std::int32_t>(slots.size() - 1));
+    }
+    begin.push_back(static_cast<std::int32_t>(padded_rows));
     sequences = std::ssize(slots);
     staging_.insert(staging_.end(), begin.begin(), begin.end());
     staging_.insert(staging_.end(), slots.begin(), slots.end());
     staging_.insert(staging_.end(), row_seq.begin(), row_seq.end());
   }
+  std::vector<const std::vector<std::int32_t>*> tables(batch.page_tables.begin(), batch.page_tables.end());
+  const kc::PagedLayout layout =
+      kc::append_paged_batch(staging_, tables, batch.row_sequence, batch.positions, page_size, pad_to);
   const auto total = static_cast<std::int64_t>(staging_.size());
   if (!device_buffer.defined() || device_buffer.numel() < total) {
     device_buffer = kc::device_empty({total + total / 2}, DType::kI32, device_);
@@ -440,10 +447,11 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   in.paged = kc::paged_batch_view(device_buffer, layout);
   if (hybrid_) {
     in.state.sequences = sequences;
-    in.state.rows = rows;
+    in.state.rows = padded_rows;
     in.state.begin = device_buffer.narrow_rows(state_at, state_at + sequences + 1);
     in.state.slot = device_buffer.narrow_rows(state_at + sequences + 1, state_at + 2 * sequences + 1);
-    in.state.row_seq = device_buffer.narrow_rows(state_at + 2 * sequences + 1, state_at + 2 * sequences + 1 + rows);
+    in.state.row_seq =
+        device_buffer.narrow_rows(state_at + 2 * sequences + 1, state_at + 2 * sequences + 1 + padded_rows);
   }
   return in;
 }
@@ -518,7 +526,7 @@ bool CudaDecoderLm::graphable(const ForwardBatch& batch, const std::vector<std::
   // order: decode (or one-token prefill chunks), the same launches every time.
   const std::int64_t rows = batch.rows();
   const std::int64_t bucket = CudaGraphs::bucket_for(rows);
-  if (!use_graphs_ || hybrid_ || !host_rows.empty() || bucket == 0) return false;
+  if (!use_graphs_ || !host_rows.empty() || bucket == 0) return false;
   if (prepared_ && bucket > ws_.logit_rows) return false;  // one slice of logits only
   if (std::ssize(batch.logit_rows) != rows || std::ssize(sampled) != rows || std::ssize(batch.page_tables) != rows) {
     return false;
@@ -579,8 +587,9 @@ CausalLm::StepOutput CudaDecoderLm::forward_and_sample(const ForwardBatch& batch
     mix(ws_.generation);
     mix(reinterpret_cast<std::uintptr_t>(graph_metadata_.raw_data()));
     for (std::int64_t l = 0; l < cache.num_layers(); ++l) {
-      mix(reinterpret_cast<std::uintptr_t>(cache.k(l).raw_data()));
-      mix(reinterpret_cast<std::uintptr_t>(cache.v(l).raw_data()));
+      const bool linear = layers_[static_cast<std::size_t>(l)].type == LayerType::kLinearAttention;
+      mix(reinterpret_cast<std::uintptr_t>(linear ? cache.conv_window(l).raw_data() : cache.k(l).raw_data()));
+      mix(reinterpret_cast<std::uintptr_t>(linear ? cache.recurrent_state(l).raw_data() : cache.v(l).raw_data()));
     }
     graphs_.run(bucket, key, stream_, [&] { enqueue(in, cache); });
   } else {

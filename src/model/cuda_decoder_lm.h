@@ -17,7 +17,8 @@
 // stream. Decode steps (every row its sequence's only one, all sampled) of
 // dense and MoE models replay CUDA graphs per batch-size bucket
 // (cuda_graphs.h), padded with rows at position -1; prefill runs eagerly.
-// Hybrid models run every step eagerly for now.
+// Hybrid models' decode graphs include their state batch (padding rows are
+// sequences without a state slot).
 
 #include <functional>
 #include <memory>
@@ -149,7 +150,7 @@ class CudaDecoderLm final : public CausalLm {
   CUstream_st* stream_ = nullptr;
   bool use_graphs_ = true;
   bool moe_ = false;
-  bool hybrid_ = false;       // linear-attention layers: state slots, no graphs yet
+  bool hybrid_ = false;       // linear-attention layers: state slots
   bool norm_offset_ = false;  // RMSNorms in the (1 + w) form
   bool moe_normalize_ = false;
   bool prepared_ = false;  // prepare() sized the workspace: logits stay, steps slice

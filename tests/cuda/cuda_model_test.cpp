@@ -305,7 +305,7 @@ TEST_P(CudaGraphs, ReplayedDecodeMatchesEagerSteps) {
   EXPECT_GT(compared, std::string(GetParam()) == "qwen3-tiny" ? 100u : 5u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, CudaGraphs, ::testing::Values("qwen3-tiny", "qwen3-moe-tiny"),
+INSTANTIATE_TEST_SUITE_P(Models, CudaGraphs, ::testing::Values("qwen3-tiny", "qwen3-moe-tiny", "qwen3.5-tiny"),
                          [](const auto& info) { return fixture_param_name(info.param); });
 
 // The memory plan fixes the logits buffer (256 rows here): a 700-token

@@ -29,6 +29,10 @@ __global__ void conv1d_silu_kernel(const T* x, std::int64_t ldx, StateRows rows,
   const int s = rows.row_seq[r];
   const std::int64_t begin = rows.seq_begin[s], t = r - begin;
   const int history = kernel - 1;
+  if (rows.seq_slot[s] < 0) {  // a padding row (CUDA graph)
+    out[r * ldo + c] = 0.0f;
+    return;
+  }
   const float* window = windows + static_cast<std::int64_t>(rows.seq_slot[s]) * history * channels;
   float sum = 0.0f;
   for (int i = 0; i < kernel; ++i) {
@@ -49,6 +53,7 @@ __global__ void conv1d_window_kernel(const T* x, std::int64_t ldx, StateRows row
   const int s = blockIdx.y;
   if (c >= channels) return;
   const int history = kernel - 1;
+  if (rows.seq_slot[s] < 0) return;  // padding
   const std::int64_t begin = rows.seq_begin[s], n = rows.seq_begin[s + 1] - begin;
   float* window = windows + static_cast<std::int64_t>(rows.seq_slot[s]) * history * channels;
   for (int i = 0; i < history; ++i) {
@@ -154,6 +159,12 @@ __global__ void delta_rule_kernel(const float* mixed, std::int64_t ldm, int key_
                          j,
                          g,
                          beta};
+  if (rows.seq_slot[s] < 0) {  // padding rows: zeros, no state
+    for (std::int64_t t = rows.seq_begin[s]; t < rows.seq_begin[s + 1]; ++t) {
+      if (active) out[t * ldo + static_cast<std::int64_t>(h) * value_dim + j] = 0.0f;
+    }
+    return;
+  }
   float* S = state + (static_cast<std::int64_t>(rows.seq_slot[s]) * value_heads + h) * key_dim * value_dim;
   float column[KMax];
 #pragma unroll

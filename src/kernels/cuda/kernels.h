@@ -215,7 +215,8 @@ namespace arle::kernels::cuda {
 
 // Qwen3.5's linear-attention kernels (gated_deltanet.cu); gated_deltanet.h
 // says what each computes. Sequences: rows [seq_begin[s], seq_begin[s + 1]),
-// state slot seq_slot[s]; row_seq[r] is row r's sequence (device int32).
+// state slot seq_slot[s] (-1: padding rows, which get zeros and touch no
+// state); row_seq[r] is row r's sequence (device int32).
 struct StateRows {
   const std::int32_t* seq_begin;
   const std::int32_t* seq_slot;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "engine/eos_tokens.h"
 #include "model/causal_lm.h"
 #include "model/generation_config.h"
+#include "model/paged_kv_cache.h"
 #include "server/http_server.h"
 #include "server/openai_api.h"
 #include "text/chat_template.h"
@@ -39,8 +39,7 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   api.vocab_size = model_config.vocab_size;
   api.cache_namespace = std::filesystem::absolute(o.model_path).string();
   api.history_snapshots = config.scheduler.prefix_cache && config.state_snapshots != 0 &&
-                          std::find(model_config.layer_types.begin(), model_config.layer_types.end(),
-                                    model::LayerType::kLinearAttention) != model_config.layer_types.end();
+                          model::PagedKvCache::state_floats_per_slot(model_config) > 0;
   apply_threads(o.compute);
 
   auto tokenizer = text::Tokenizer::load(o.model_path);

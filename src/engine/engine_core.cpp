@@ -238,14 +238,9 @@ void EngineCore::cache_computed(Sequence& s, const ScheduledChunk& chunk) {
     const std::vector<std::int64_t> points = scheduler_.snapshot_points(s);
     if (std::find(points.begin(), points.end(), s.computed) == points.end()) return;
   }
-  if (decoding && s.decode_snapshot > 0) {
-    cache_.drop_snapshot(r.cache_namespace, s.tokens, s.decode_snapshot, s.decode_snapshot_id);
-  }
+  if (decoding) cache_.drop_snapshot(s.decode_snapshot_id);
   const std::uint64_t id = cache_.add_snapshot(r.cache_namespace, s.tokens, s.computed, s.state_slot, decoding);
-  if (decoding) {
-    s.decode_snapshot = id != 0 ? s.computed : 0;
-    s.decode_snapshot_id = id;
-  }
+  if (decoding) s.decode_snapshot_id = id;
 }
 
 bool EngineCore::step() {
@@ -323,12 +318,8 @@ void EngineCore::check_invariants() const {
   for (const auto& [id, live] : requests_) {
     for (const auto& s : live.sequences) {
       if (s->status == SequenceStatus::kWaiting &&
-          (!s->page_table.empty() || s->state_slot >= 0 || !s->fork_slots.empty() || s->decode_snapshot != 0)) {
+          (!s->page_table.empty() || s->state_slot >= 0 || !s->fork_slots.empty() || s->decode_snapshot_id != 0)) {
         throw_error(ErrorCode::kInternal, "a waiting sequence holds pages, state slots or a snapshot");
-      }
-      if (s->decode_snapshot % pool_.page_size() != 0 || s->decode_snapshot > s->computed) {
-        throw_error(ErrorCode::kInternal, "a decode snapshot at {} of {} computed tokens", s->decode_snapshot,
-                    s->computed);
       }
       if (s->status == SequenceStatus::kRunning && states_.slots() > 0 && s->state_slot < 0) {
         throw_error(ErrorCode::kInternal, "a running sequence of a hybrid model has no state slot");

@@ -36,6 +36,7 @@ void RadixCache::release_snapshot(Node& node) {
   states_->release(node.snapshot);
   node.snapshot = -1;
   snapshot_lru_.erase(node.snapshot_use);
+  snapshot_by_id_.erase(node.snapshot_id);
   node.snapshot_use = 0;
   node.snapshot_id = 0;
 }
@@ -128,15 +129,13 @@ std::uint64_t RadixCache::add_snapshot(const std::string& ns, const std::vector<
   states_->cache().copy_state(state_slot, slot);
   node->snapshot = slot;
   node->snapshot_id = static_cast<std::uint64_t>(++snapshots_taken_);
+  snapshot_by_id_.emplace(node->snapshot_id, node);
   touch_snapshot(*node, !speculative);
   return node->snapshot_id;
 }
 
-void RadixCache::drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
-                               std::uint64_t id) {
-  if (!takes_snapshots() || id == 0) return;
-  Node* node = find(ns, tokens, upto);
-  if (node != nullptr && node->snapshot_id == id) release_snapshot(*node);
+void RadixCache::drop_snapshot(std::uint64_t id) {
+  if (auto it = snapshot_by_id_.find(id); it != snapshot_by_id_.end()) release_snapshot(*it->second);
 }
 
 bool RadixCache::evict_snapshot() {
@@ -216,15 +215,17 @@ void RadixCache::check_invariants() const {
     if (n.snapshot >= 0) {
       ++snapshots;
       auto it = snapshot_lru_.find(n.snapshot_use);
+      auto by_id = snapshot_by_id_.find(n.snapshot_id);
       if (n.page < 0 || n.snapshot_id == 0 || !states_->taken(n.snapshot) || it == snapshot_lru_.end() ||
-          it->second != &n) {
+          it->second != &n || by_id == snapshot_by_id_.end() || by_id->second != &n) {
         throw_error(ErrorCode::kInternal, "radix cache: snapshot in slot {} is not held or not indexed", n.snapshot);
       }
     }
   });
   if (count != cached_pages_)
     throw_error(ErrorCode::kInternal, "radix cache: {} nodes but {} counted", count, cached_pages_);
-  if (snapshots != this->snapshots() || snapshots > std::max<std::int64_t>(max_snapshots_, 0)) {
+  if (snapshots != this->snapshots() || snapshots != std::ssize(snapshot_by_id_) ||
+      snapshots > std::max<std::int64_t>(max_snapshots_, 0)) {
     throw_error(ErrorCode::kInternal, "radix cache: {} snapshots, {} indexed, at most {}", snapshots, this->snapshots(),
                 max_snapshots_);
   }

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/kv_pool.h"
@@ -57,10 +58,9 @@ class RadixCache {
   // had one (its use is refreshed).
   std::uint64_t add_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
                              std::int32_t state_slot, bool speculative = false);
-  // Drops the snapshot at tokens[0, upto)'s node if it is still the one
-  // add_snapshot returned `id` for.
-  void drop_snapshot(const std::string& ns, const std::vector<std::int32_t>& tokens, std::int64_t upto,
-                     std::uint64_t id);
+  // Drops the snapshot add_snapshot returned `id` for, if the cache still
+  // holds it.
+  void drop_snapshot(std::uint64_t id);
   // Frees the least recently used snapshot's slot; false when none is held.
   bool evict_snapshot();
   // Frees up to `pages` pages that only the cache holds; returns how many.
@@ -119,6 +119,7 @@ class RadixCache {
   std::int64_t max_snapshots_;
   std::map<std::string, std::unique_ptr<Node>> roots_;
   std::map<std::uint64_t, Node*> snapshot_lru_;  // speculative first, then by last use, oldest first
+  std::unordered_map<std::uint64_t, Node*> snapshot_by_id_;
   std::uint64_t clock_ = 0, snapshot_clock_ = 0;
   std::int64_t cached_pages_ = 0;
   std::int64_t hit_tokens_ = 0, queried_tokens_ = 0;

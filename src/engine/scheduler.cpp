@@ -74,8 +74,7 @@ void Scheduler::release_memory(Sequence* s) {
   }
   for (const std::int32_t slot : s->fork_slots) states_.release(slot);
   s->fork_slots.clear();
-  s->decode_snapshot = 0;  // it stays in the cache for whoever matches it
-  s->decode_snapshot_id = 0;
+  s->decode_snapshot_id = 0;  // it stays in the cache for whoever matches it
 }
 
 void Scheduler::preempt(Sequence* victim) {

@@ -46,11 +46,9 @@ struct Sequence {
   // Hybrid models: slots reserved at admission for the siblings this sample
   // starts (n > 1), so a fork never waits for one.
   std::vector<std::int32_t> fork_slots;
-  // Hybrid models: the state snapshot this sample last left in the radix
-  // cache while decoding (its prefix length and id; 0: none). Each page
-  // boundary it decodes past replaces it, so a finished turn leaves its
-  // latest one.
-  std::int64_t decode_snapshot = 0;
+  // Hybrid models: the id of the state snapshot this sample last left in
+  // the radix cache while decoding (0: none). Each page boundary it decodes
+  // past replaces it, so a finished turn leaves its latest one.
   std::uint64_t decode_snapshot_id = 0;
   SequenceStatus status = SequenceStatus::kWaiting;
   std::uint64_t admitted_at = 0;  // admission order, for preemption

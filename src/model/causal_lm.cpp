@@ -48,6 +48,17 @@ Backend resolve_backend(Backend backend) {
   return Backend::kCpu;
 }
 
+// The CPU model of a weights family, or CudaDecoderLm uploading the same
+// weights (a CUDA build's backend is the only one that resolves to kCuda).
+template <typename CpuModel, typename Weights>
+std::unique_ptr<CausalLm> make_model(ModelConfig config, Weights weights, [[maybe_unused]] Backend backend,
+                                     [[maybe_unused]] bool cuda_graphs) {
+#if ARLE_WITH_CUDA
+  if (backend == Backend::kCuda) return std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
+#endif
+  return std::make_unique<CpuModel>(std::move(config), std::move(weights));
+}
+
 }  // namespace
 
 std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir, Backend requested,
@@ -69,26 +80,14 @@ std::unique_ptr<CausalLm> load_causal_lm(const std::filesystem::path& model_dir,
   log::info("loading {} ({} layers, hidden {}) from {}", config.architecture_name, config.num_layers,
             config.hidden_size, model_dir.string());
   std::unique_ptr<CausalLm> model;
-  const char* where = "float32 weights";
   if (hybrid) {
     HybridWeights weights = load_hybrid_weights(config, Checkpoint::open(model_dir));
-#if ARLE_WITH_CUDA
-    if (backend == Backend::kCuda) {
-      model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
-      where = "bf16 weights on cuda:0";
-    }
-#endif
-    if (!model) model = std::make_unique<HybridLm>(std::move(config), std::move(weights));
+    model = make_model<HybridLm>(std::move(config), std::move(weights), backend, cuda_graphs);
   } else {
     DecoderWeights weights = load_decoder_weights(config, Checkpoint::open(model_dir));
-#if ARLE_WITH_CUDA
-    if (backend == Backend::kCuda) {
-      model = std::make_unique<CudaDecoderLm>(std::move(config), weights, 0, cuda_graphs);
-      where = "bf16 weights on cuda:0";
-    }
-#endif
-    if (!model) model = std::make_unique<DecoderLm>(std::move(config), std::move(weights));
+    model = make_model<DecoderLm>(std::move(config), std::move(weights), backend, cuda_graphs);
   }
+  const char* where = backend == Backend::kCuda ? "bf16 weights on cuda:0" : "float32 weights";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info("loaded {} of {} in {:.2f} s", human_bytes(model->weight_bytes()), where, seconds);
   return model;

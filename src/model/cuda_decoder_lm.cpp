@@ -35,6 +35,10 @@ Tensor CudaDecoderLm::upload_f32(const Tensor& host) {
   return t;
 }
 
+CudaDecoderLm::Mlp CudaDecoderLm::upload_mlp(const MlpWeights& m) {
+  return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
+}
+
 void CudaDecoderLm::start(const Tensor& embed_tokens, const Tensor& final_norm, const Tensor& lm_head) {
   ARLE_CUDA_CHECK(cudaSetDevice(device_));
   // A blocking stream: the KV pool's copies on the default stream stay ordered with it.
@@ -77,9 +81,6 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
     : config_(std::move(config)), device_(device), rope_(config_), use_graphs_(cuda_graphs) {
   moe_normalize_ = config_.moe.norm_topk_prob;
   start(w.embed_tokens, w.final_norm, w.lm_head);
-  auto mlp = [&](const MlpWeights& m) {
-    return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
-  };
   for (const DecoderLayerWeights& l : w.layers) {
     Layer layer;
     layer.input_norm = upload(l.input_norm);
@@ -90,7 +91,7 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const DecoderWeights& w, int de
     layer.o_bias = upload(l.o_bias);
     layer.q_norm = upload(l.q_norm);
     layer.k_norm = upload(l.k_norm);
-    layer.mlp = mlp(l.mlp);
+    layer.mlp = upload_mlp(l.mlp);
     layer.router = upload(l.router);
     add_experts(layer, l.experts);
     layers_.push_back(std::move(layer));
@@ -108,9 +109,6 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const HybridWeights& w, int dev
                 kc::kDeltaRuleMaxKeyDim, la.key_head_dim);
   }
   start(w.embed_tokens, w.final_norm, w.lm_head);
-  auto mlp = [&](const MlpWeights& m) {
-    return Mlp{upload(m.gate_up), upload(m.gate_up_bias), upload(m.down), upload(m.down_bias)};
-  };
   for (const HybridLayerWeights& l : w.layers) {
     Layer layer;
     layer.type = l.type;
@@ -127,10 +125,10 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const HybridWeights& w, int dev
       layer.q_norm = upload(l.attention.q_norm);
       layer.k_norm = upload(l.attention.k_norm);
     }
-    layer.mlp = mlp(l.mlp);
+    layer.mlp = upload_mlp(l.mlp);
     layer.router = upload(l.router);
     add_experts(layer, l.experts);
-    layer.shared = mlp(l.shared_expert);
+    layer.shared = upload_mlp(l.shared_expert);
     layer.shared_gate = upload(l.shared_expert_gate);
     layers_.push_back(std::move(layer));
   }

@@ -92,6 +92,7 @@ class CudaDecoderLm final : public CausalLm {
   void moe(const Layer& layer, const Tensor& h, const Tensor& out);
   Tensor upload(const Tensor& host);
   Tensor upload_f32(const Tensor& host);
+  Mlp upload_mlp(const MlpWeights& mlp);
 
   // A step's inputs on the device: views into one metadata buffer.
   struct StepInputs {

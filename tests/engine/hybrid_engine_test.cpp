@@ -225,7 +225,9 @@ TEST(HybridPool, PreemptionCancellationAndTooManySamplesKeepSlotsAndPagesRight) 
   for (std::size_t i = 0; i < handles.size(); ++i) {
     engine::RequestResult r = engine::collect(*handles[i], requests[i].n);
     for (const auto& s : r.samples) {
-      if (i % 3 != 0) EXPECT_EQ(s.token_ids.size(), 40u) << i;
+      if (i % 3 != 0) {
+        EXPECT_EQ(s.token_ids.size(), 40u) << i;
+      }
     }
   }
   EXPECT_GT(core.stats().snapshots_taken, 0);

@@ -165,9 +165,9 @@ TEST(StateSnapshots, AMatchEndsAtTheDeepestSnapshotAndCopiesNothingItDoesNotUse)
   EXPECT_EQ(m.tokens, 4);
   EXPECT_TRUE(slot_is(pool.cache(), m.snapshot, 4.0f));
   for (std::int32_t p : m.pages) pool.release(p);
-  cache.drop_snapshot("n", tokens, 4, at4 + 1);  // not that snapshot's id: kept
+  cache.drop_snapshot(at4 + 1);  // not that snapshot's id: kept
   EXPECT_EQ(cache.snapshots(), 2);
-  cache.drop_snapshot("n", tokens, 4, at4);
+  cache.drop_snapshot(at4);
   EXPECT_EQ(cache.snapshots(), 1);
   cache.check_invariants();
 

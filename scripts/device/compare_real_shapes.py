@@ -35,7 +35,10 @@ MODELS = {
     "qwen3.5-4b": ("Qwen3.5-4B", {}),
 }
 if os.environ.get("ARLE_REAL_SHAPES"):  # a comma-separated subset
-    MODELS = {k: v for k, v in MODELS.items() if k in os.environ["ARLE_REAL_SHAPES"].split(",")}
+    wanted, known = os.environ["ARLE_REAL_SHAPES"].split(","), ", ".join(MODELS)
+    MODELS = {k: v for k, v in MODELS.items() if k in wanted}
+    if not MODELS:
+        sys.exit(f"ARLE_REAL_SHAPES={','.join(wanted)} names none of: {known}")
 # Token ids below every model's vocabulary (Llama's is 128k): a short prompt
 # and one that spans many KV pages and prefill chunks.
 CASES = [

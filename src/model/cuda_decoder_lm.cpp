@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "kernels/cuda/cuda_error.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
@@ -108,6 +111,12 @@ CudaDecoderLm::CudaDecoderLm(ModelConfig config, const HybridWeights& w, int dev
     throw_error(ErrorCode::kUnsupported, "CUDA Gated DeltaNet needs key heads of at most {} (this model: {})",
                 kc::kDeltaRuleMaxKeyDim, la.key_head_dim);
   }
+  // A switch for benchmarks only: prefill walks its rows one by one, as
+  // before the chunked form, to measure what the chunked form gains.
+  if (const char* e = std::getenv("ARLE_RECURRENT_DELTA_RULE"); e != nullptr && std::string_view(e) == "1") {
+    chunked_delta_rule_ = false;
+    log::warn("ARLE_RECURRENT_DELTA_RULE=1: the delta rule runs token by token in prefill too");
+  }
   start(w.embed_tokens, w.final_norm, w.lm_head);
   for (const HybridLayerWeights& l : w.layers) {
     Layer layer;
@@ -194,7 +203,8 @@ void CudaDecoderLm::linear_attention(const Layer& l, std::int64_t index, const k
   kc::gdn_gates(mixed, hk, dk, proj.narrow_cols(conv + value, conv + value + hv),
                 proj.narrow_cols(conv + value + hv, conv + value + 2 * hv), l.linear.neg_exp_a, l.linear.dt_bias, beta,
                 g, st);
-  kc::gated_delta_rule(mixed, hk, dk, hv, dv, g, beta, state, cache.recurrent_state(index), core, st);
+  const Tensor scratch = ws_.delta_scratch.defined() ? ws_.delta_scratch.narrow_rows(0, rows) : Tensor();
+  kc::gated_delta_rule(mixed, hk, dk, hv, dv, g, beta, state, cache.recurrent_state(index), core, scratch, st);
   kc::gated_rms_norm(core, proj.narrow_cols(conv, conv + value), l.linear.norm, dv,
                      static_cast<float>(config_.rms_norm_eps), normed, st);
   gemm_->linear(normed, l.linear.out_proj, Tensor(), out, st);
@@ -298,7 +308,8 @@ std::uint64_t CudaDecoderLm::Workspace::bytes() const {
                           &beta,
                           &g,
                           &core,
-                          &normed}) {
+                          &normed,
+                          &delta_scratch}) {
     if (t->defined()) total += t->nbytes();
   }
   return total;
@@ -357,6 +368,11 @@ void CudaDecoderLm::reserve(std::int64_t rows, std::int64_t logit_rows) {
       ws_.g = f32(la.num_value_heads);
       ws_.core = f32(value);
       ws_.normed = bf16(value);
+      // The chunked delta rule's per-row scratch (W, U, P and G of each value
+      // head); without it prefill would walk its rows one by one.
+      if (chunked_delta_rule_ && la.key_head_dim % 4 == 0 && la.value_head_dim % 4 == 0) {
+        ws_.delta_scratch = f32(kc::delta_rule_scratch_width(la.num_value_heads, la.key_head_dim, la.value_head_dim));
+      }
     }
     ws_.rows = n;
     ++ws_.generation;
@@ -407,7 +423,10 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
   std::int64_t sequences = 0;
   if (hybrid_) {
     std::vector<std::int32_t> begin{0}, slots, row_seq;
+    std::int64_t longest = 0, run = 0;
     for (std::int64_t r = 0; r < rows; ++r) {
+      run = r > 0 && batch.row_sequence[r] == batch.row_sequence[r - 1] ? run + 1 : 1;
+      longest = std::max(longest, run);
       if (r > 0 && batch.row_sequence[r] != batch.row_sequence[r - 1]) begin.push_back(static_cast<std::int32_t>(r));
       if (r == 0 || batch.row_sequence[r] != batch.row_sequence[r - 1]) {
         slots.push_back(batch.state_slots[static_cast<std::size_t>(batch.row_sequence[r])]);
@@ -421,6 +440,7 @@ CudaDecoderLm::StepInputs CudaDecoderLm::stage(const ForwardBatch& batch, std::i
     }
     begin.push_back(static_cast<std::int32_t>(padded_rows));
     sequences = std::ssize(slots);
+    in.state.longest = std::max<std::int64_t>(longest, padded_rows > rows ? 1 : 0);
     staging_.insert(staging_.end(), begin.begin(), begin.end());
     staging_.insert(staging_.end(), slots.begin(), slots.end());
     staging_.insert(staging_.end(), row_seq.begin(), row_seq.end());

@@ -132,7 +132,7 @@ class CudaDecoderLm final : public CausalLm {
     Tensor last, logits, metadata, samples;
     Tensor moe_router, moe_meta, moe_weights, moe_x, moe_gate_up, moe_act, moe_y;  // MoE layers' buffers
     Tensor shared_gate_up, shared_act, shared_logit;                               // shared experts'
-    Tensor proj, mixed, beta, g, core, normed;                                     // Gated DeltaNet layers
+    Tensor proj, mixed, beta, g, core, normed, delta_scratch;                      // Gated DeltaNet layers
     std::uint64_t bytes() const;                                                   // of every buffer above
   };
   // A graph step's sampling adjustments and page-table words must fit these
@@ -151,8 +151,9 @@ class CudaDecoderLm final : public CausalLm {
   CUstream_st* stream_ = nullptr;
   bool use_graphs_ = true;
   bool moe_ = false;
-  bool hybrid_ = false;       // linear-attention layers: state slots
-  bool norm_offset_ = false;  // RMSNorms in the (1 + w) form
+  bool hybrid_ = false;             // linear-attention layers: state slots
+  bool chunked_delta_rule_ = true;  // prefill's delta rule in chunks (else token by token)
+  bool norm_offset_ = false;        // RMSNorms in the (1 + w) form
   bool moe_normalize_ = false;
   bool prepared_ = false;  // prepare() sized the workspace: logits stay, steps slice
   CudaGraphs graphs_;

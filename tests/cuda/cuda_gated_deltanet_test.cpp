@@ -1,8 +1,10 @@
 // Qwen3.5's linear-attention kernels on the GPU against the CPU: the conv1d
 // with windows carried across two calls (sequences of 1 to 40 rows, slots
 // out of order), the q/k norms and gates, the gated delta rule (recurrent
-// over up to 70 rows, state carried across calls, key/value dims 16 and
-// 128, two value heads per key head), the gated RMSNorm, the sigmoid
+// over up to 70 rows; chunked over up to 2,000 rows against the CPU's
+// chunked form and its recurrence; state carried across calls, key/value
+// dims 16 to 128 and 200, grouped value heads, padding sequences), the
+// gated RMSNorm, the sigmoid
 // output gate and the shared expert's gated add. Outputs are poisoned first.
 // Runs on the GPU machine.
 #include <gtest/gtest.h>
@@ -114,53 +116,145 @@ Tensor delta_rule_inputs(std::int64_t rows, std::int64_t hk, std::int64_t dk, st
   return mixed;
 }
 
+// The CPU's delta rule over each sequence of a step (its state in slot
+// slot_of[s] of `state`, advanced), in the recurrent or the chunked form.
+struct DeltaRuleShape {
+  std::int64_t hk, hv, dk, dv;
+  std::int64_t width() const { return 2 * hk * dk + hv * dv; }
+};
+Tensor cpu_delta_rule(const DeltaRuleShape& d, const Tensor& mixed, const Tensor& g, const Tensor& beta,
+                      const std::vector<std::int64_t>& lengths, const std::vector<std::int32_t>& slot_of, Tensor& state,
+                      bool chunked) {
+  const std::int64_t width = d.width(), n = mixed.size(0);
+  Tensor want = Tensor::empty({n, d.hv * d.dv}, DType::kF32);
+  std::int64_t begin = 0;
+  for (std::size_t s = 0; s < lengths.size(); ++s) {
+    const float* m = mixed.data<float>() + begin * width;
+    for (std::int64_t j = 0; j < d.hv; ++j) {
+      const std::int64_t kh = j / (d.hv / d.hk);
+      const cpu::DeltaRuleInputs in{m + kh * d.dk,
+                                    m + d.hk * d.dk + kh * d.dk,
+                                    m + 2 * d.hk * d.dk + j * d.dv,
+                                    g.data<float>() + begin * d.hv + j,
+                                    beta.data<float>() + begin * d.hv + j,
+                                    width,
+                                    width,
+                                    width,
+                                    d.hv,
+                                    lengths[s],
+                                    d.dk,
+                                    d.dv};
+      float* slot_state = state.data<float>() + (slot_of[s] * d.hv + j) * d.dk * d.dv;
+      float* out = want.data<float>() + begin * d.hv * d.dv + j * d.dv;
+      if (chunked) {
+        cpu::gated_delta_rule_chunked(in, slot_state, out, d.hv * d.dv);
+      } else {
+        cpu::gated_delta_rule_recurrent(in, slot_state, out, d.hv * d.dv);
+      }
+    }
+    begin += lengths[s];
+  }
+  return want;
+}
+
 TEST(GatedDeltaRule, MatchesTheCpuRecurrenceAndCarriesTheState) {
   ASSERT_FALSE(probe_cuda().gpus.empty());
-  struct Case {
-    std::int64_t dk, dv;
-  };
-  for (const Case c : {Case{16, 16}, Case{128, 128}, Case{128, 200}}) {
-    SCOPED_TRACE(::testing::Message() << "dk " << c.dk << " dv " << c.dv);
-    const std::int64_t hk = 2, hv = 4, slots = 4, width = 2 * hk * c.dk + hv * c.dv;
+  for (const DeltaRuleShape d : {DeltaRuleShape{2, 4, 16, 16}, {2, 4, 128, 128}, {2, 4, 128, 200}}) {
+    SCOPED_TRACE(::testing::Message() << "dk " << d.dk << " dv " << d.dv);
+    const std::int64_t slots = 4;
     const std::vector<std::int32_t> slot_of = {3, 0, 2};
-    Tensor state = random_f32({slots, hv, c.dk, c.dv}, 8, -0.1f, 0.1f);
+    Tensor state = random_f32({slots, d.hv, d.dk, d.dv}, 8, -0.1f, 0.1f);
     const Tensor state_dev = to_device(state, DType::kF32);
     std::uint32_t seed = 9;
     for (const std::vector<std::int64_t>& lengths : {std::vector<std::int64_t>{1, 2, 70}, {1, 1, 1}}) {
       const std::vector<std::int32_t> rows = row_sequences(lengths);
       const auto n = static_cast<std::int64_t>(rows.size());
-      const Tensor mixed = delta_rule_inputs(n, hk, c.dk, width, seed++);
-      const Tensor g = random_f32({n, hv}, seed++, -1.0f, -0.01f), beta = random_f32({n, hv}, seed++, 0.01f, 0.99f);
-      Tensor want = Tensor::empty({n, hv * c.dv}, DType::kF32);
-      std::int64_t begin = 0;
-      for (std::size_t s = 0; s < lengths.size(); ++s) {
-        const float* m = mixed.data<float>() + begin * width;
-        for (std::int64_t j = 0; j < hv; ++j) {
-          const std::int64_t kh = j / (hv / hk);
-          const cpu::DeltaRuleInputs in{m + kh * c.dk,
-                                        m + hk * c.dk + kh * c.dk,
-                                        m + 2 * hk * c.dk + j * c.dv,
-                                        g.data<float>() + begin * hv + j,
-                                        beta.data<float>() + begin * hv + j,
-                                        width,
-                                        width,
-                                        width,
-                                        hv,
-                                        lengths[s],
-                                        c.dk,
-                                        c.dv};
-          cpu::gated_delta_rule_recurrent(in, state.data<float>() + (slot_of[s] * hv + j) * c.dk * c.dv,
-                                          want.data<float>() + begin * hv * c.dv + j * c.dv, hv * c.dv);
-        }
-        begin += lengths[s];
-      }
-      const Tensor out = poisoned({n, hv * c.dv}, DType::kF32);
-      gated_delta_rule(to_device(mixed, DType::kF32), hk, c.dk, hv, c.dv, to_device(g, DType::kF32),
-                       to_device(beta, DType::kF32), upload_state_batch(rows, slot_of), state_dev, out);
+      const Tensor mixed = delta_rule_inputs(n, d.hk, d.dk, d.width(), seed++);
+      const Tensor g = random_f32({n, d.hv}, seed++, -1.0f, -0.01f);
+      const Tensor beta = random_f32({n, d.hv}, seed++, 0.01f, 0.99f);
+      const Tensor want = cpu_delta_rule(d, mixed, g, beta, lengths, slot_of, state, false);
+      const Tensor out = poisoned({n, d.hv * d.dv}, DType::kF32);
+      gated_delta_rule(to_device(mixed, DType::kF32), d.hk, d.dk, d.hv, d.dv, to_device(g, DType::kF32),
+                       to_device(beta, DType::kF32), upload_state_batch(rows, slot_of), state_dev, out, Tensor());
       EXPECT_LT(relative_error(to_host_f32(out), want), 1e-5);
       EXPECT_LT(relative_error(to_host_f32(state_dev), state), 1e-5);
     }
   }
+}
+
+// With scratch, sequences of two rows or more run the chunked form: against
+// the CPU's chunked form (the same operations) and its recurrence (the
+// definition), over lengths on and off the chunk of 64, one-row sequences
+// (the recurrent kernel's) in the same step, value dims that are not a
+// multiple of the 32-column tile, decays strong enough to underflow within
+// a chunk, and the state carried into a second step.
+TEST(GatedDeltaRule, ChunkedFormMatchesTheCpuAndCarriesTheState) {
+  ASSERT_FALSE(probe_cuda().gpus.empty());
+  struct Case {
+    DeltaRuleShape d;
+    float strongest_decay;
+    std::vector<std::vector<std::int64_t>> steps;
+  };
+  const std::vector<Case> cases = {
+      {{2, 4, 16, 16}, -1.0f, {{2, 1, 65, 130}, {64, 63, 1, 200}}},
+      {{2, 4, 128, 128}, -1.0f, {{2, 1, 65, 130}, {64, 63, 1, 200}}},
+      {{2, 4, 128, 200}, -8.0f, {{3, 1, 127, 64}, {1, 1, 1, 5}}},
+      {{1, 3, 32, 40}, -0.1f, {{100, 1, 1, 2}, {2, 2, 2, 2}}},
+      {{2, 4, 128, 128}, -0.5f, {{2000, 1, 1, 1}}},
+  };
+  std::uint32_t seed = 30;
+  for (const Case& c : cases) {
+    const DeltaRuleShape& d = c.d;
+    SCOPED_TRACE(::testing::Message() << "dk " << d.dk << " dv " << d.dv << " decay to " << c.strongest_decay);
+    const std::vector<std::int32_t> slot_of = {3, 0, 2, 1};
+    Tensor state_chunked = random_f32({4, d.hv, d.dk, d.dv}, seed++, -0.1f, 0.1f);
+    Tensor state_recurrent = state_chunked.to_f32();  // a copy
+    const Tensor state_dev = to_device(state_chunked, DType::kF32);
+    for (const std::vector<std::int64_t>& lengths : c.steps) {
+      const std::vector<std::int32_t> rows = row_sequences(lengths);
+      const auto n = static_cast<std::int64_t>(rows.size());
+      SCOPED_TRACE(::testing::Message() << n << " rows");
+      const Tensor mixed = delta_rule_inputs(n, d.hk, d.dk, d.width(), seed++);
+      const Tensor g = random_f32({n, d.hv}, seed++, c.strongest_decay, -0.01f);
+      const Tensor beta = random_f32({n, d.hv}, seed++, 0.01f, 0.99f);
+      const Tensor want = cpu_delta_rule(d, mixed, g, beta, lengths, slot_of, state_chunked, true);
+      const Tensor definition = cpu_delta_rule(d, mixed, g, beta, lengths, slot_of, state_recurrent, false);
+      const Tensor out = poisoned({n, d.hv * d.dv}, DType::kF32);
+      const Tensor scratch = poisoned({n, delta_rule_scratch_width(d.hv, d.dk, d.dv)}, DType::kF32);
+      gated_delta_rule(to_device(mixed, DType::kF32), d.hk, d.dk, d.hv, d.dv, to_device(g, DType::kF32),
+                       to_device(beta, DType::kF32), upload_state_batch(rows, slot_of), state_dev, out, scratch);
+      const Tensor got = to_host_f32(out), got_state = to_host_f32(state_dev);
+      EXPECT_LT(relative_error(got, want), 1e-5);
+      EXPECT_LT(relative_error(got_state, state_chunked), 1e-5);
+      EXPECT_LT(relative_error(got, definition), 1e-4);
+      EXPECT_LT(relative_error(got_state, state_recurrent), 1e-4);
+    }
+  }
+}
+
+// Padding sequences (slot -1, as CUDA graphs add) get zeros and leave every
+// state alone, in both forms.
+TEST(GatedDeltaRule, PaddingSequencesGetZerosInBothForms) {
+  ASSERT_FALSE(probe_cuda().gpus.empty());
+  const DeltaRuleShape d{1, 2, 16, 40};
+  const std::vector<std::int64_t> lengths = {3, 1, 4};
+  const std::vector<std::int32_t> rows = row_sequences(lengths), slot_of = {-1, -1, 0};
+  const auto n = static_cast<std::int64_t>(rows.size());
+  const Tensor mixed = delta_rule_inputs(n, d.hk, d.dk, d.width(), 50);
+  const Tensor g = random_f32({n, d.hv}, 51, -1.0f, -0.01f), beta = random_f32({n, d.hv}, 52, 0.01f, 0.99f);
+  Tensor state = random_f32({1, d.hv, d.dk, d.dv}, 53, -0.1f, 0.1f);
+  const Tensor state_dev = to_device(state, DType::kF32);
+  const Tensor out = poisoned({n, d.hv * d.dv}, DType::kF32);
+  gated_delta_rule(to_device(mixed, DType::kF32), d.hk, d.dk, d.hv, d.dv, to_device(g, DType::kF32),
+                   to_device(beta, DType::kF32), upload_state_batch(rows, slot_of), state_dev, out,
+                   poisoned({n, delta_rule_scratch_width(d.hv, d.dk, d.dv)}, DType::kF32));
+  const Tensor got = to_host_f32(out);
+  for (std::int64_t i = 0; i < 4 * d.hv * d.dv; ++i) ASSERT_EQ(got.data<float>()[i], 0.0f) << i;
+  // The real sequence (rows 4..7, slot 0) against the CPU.
+  const Tensor tail_mixed = mixed.narrow_rows(4, 8), tail_g = g.narrow_rows(4, 8);
+  const Tensor want = cpu_delta_rule(d, tail_mixed, tail_g, beta.narrow_rows(4, 8), {4}, {0}, state, true);
+  EXPECT_LT(relative_error(got.narrow_rows(4, 8), want), 1e-5);
+  EXPECT_LT(relative_error(to_host_f32(state_dev), state), 1e-5);
 }
 
 TEST_P(GatedDeltaNet, GatedRmsNormAndSigmoidGateMatchTheCpuFormulas) {
@@ -216,11 +310,15 @@ TEST(GatedDeltaNetShapes, BadInputsAreErrors) {
   const Tensor mixed = device_empty({2, 64}, DType::kF32), out = device_empty({2, 32}, DType::kF32);
   const Tensor g = device_empty({2, 2}, DType::kF32), state = device_empty({1, 2, 8, 16}, DType::kF32);
   const StateBatch batch = upload_state_batch({0, 0}, {0});
-  EXPECT_NO_THROW(gated_delta_rule(mixed, 1, 8, 2, 16, g, g, batch, state, out));
-  EXPECT_THROW(gated_delta_rule(mixed, 1, 256, 2, 16, g, g, batch, state, out), Error);  // key_dim > 128
-  EXPECT_THROW(gated_delta_rule(mixed, 2, 8, 3, 16, g, g, batch, state, out), Error);    // 3 % 2
-  EXPECT_THROW(upload_state_batch({0, 1, 0}, {0, 1}), Error);                            // rows apart
-  EXPECT_THROW(upload_state_batch({1}, {0, 1}), Error);                                  // not from 0
+  const Tensor scratch = device_empty({2, delta_rule_scratch_width(2, 8, 16)}, DType::kF32);
+  EXPECT_NO_THROW(gated_delta_rule(mixed, 1, 8, 2, 16, g, g, batch, state, out, Tensor()));
+  EXPECT_NO_THROW(gated_delta_rule(mixed, 1, 8, 2, 16, g, g, batch, state, out, scratch));
+  EXPECT_THROW(gated_delta_rule(mixed, 1, 256, 2, 16, g, g, batch, state, out, Tensor()), Error);  // key_dim > 128
+  EXPECT_THROW(gated_delta_rule(mixed, 2, 8, 3, 16, g, g, batch, state, out, Tensor()), Error);    // 3 % 2
+  EXPECT_THROW(gated_delta_rule(mixed, 1, 8, 2, 16, g, g, batch, state, out, scratch.narrow_cols(0, 10)),
+               Error);                                         // scratch too narrow
+  EXPECT_THROW(upload_state_batch({0, 1, 0}, {0, 1}), Error);  // rows apart
+  EXPECT_THROW(upload_state_batch({1}, {0, 1}), Error);        // not from 0
   EXPECT_THROW(sigmoid_mul(device_empty({2, 4}, DType::kBF16), device_empty({2, 4}, DType::kF32)), Error);
 }
 

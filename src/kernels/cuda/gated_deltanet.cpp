@@ -1,6 +1,7 @@
 #include "kernels/cuda/gated_deltanet.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "common/error.h"
 #include "kernels/cuda/cuda_ops.h"
@@ -26,8 +27,12 @@ void float32(const Tensor& t, const char* what) {
 }
 
 StateRows state_rows(const StateBatch& b) {
-  return {b.begin.data<std::int32_t>(), b.slot.data<std::int32_t>(), b.row_seq.data<std::int32_t>(), b.sequences,
-          b.rows};
+  return {b.begin.data<std::int32_t>(),
+          b.slot.data<std::int32_t>(),
+          b.row_seq.data<std::int32_t>(),
+          b.sequences,
+          b.rows,
+          b.longest};
 }
 
 }  // namespace
@@ -43,8 +48,11 @@ StateBatch upload_state_batch(const std::vector<std::int32_t>& row_seq, const st
     }
     begin[static_cast<std::size_t>(s) + 1] = static_cast<std::int32_t>(r + 1);
   }
-  for (std::size_t s = 1; s < begin.size(); ++s) begin[s] = std::max(begin[s], begin[s - 1]);
   StateBatch b;
+  for (std::size_t s = 1; s < begin.size(); ++s) {
+    begin[s] = std::max(begin[s], begin[s - 1]);
+    b.longest = std::max<std::int64_t>(b.longest, begin[s] - begin[s - 1]);
+  }
   b.begin = upload_i32(begin, device);
   b.slot = upload_i32(slots, device);
   b.row_seq = upload_i32(row_seq, device);
@@ -98,7 +106,7 @@ void gdn_gates(const Tensor& mixed, std::int64_t key_heads, std::int64_t key_dim
 
 void gated_delta_rule(const Tensor& mixed, std::int64_t key_heads, std::int64_t key_dim, std::int64_t value_heads,
                       std::int64_t value_dim, const Tensor& g, const Tensor& beta, const StateBatch& batch,
-                      const Tensor& state, const Tensor& out, CUstream_st* stream) {
+                      const Tensor& state, const Tensor& out, const Tensor& scratch, CUstream_st* stream) {
   const char* what = "gated_delta_rule";
   for (const Tensor* t : {&mixed, &g, &beta, &state, &out}) float32(*t, what);
   activation(mixed, what);
@@ -117,9 +125,21 @@ void gated_delta_rule(const Tensor& mixed, std::int64_t key_heads, std::int64_t 
         what, "state must be [slots, value_heads, key_dim, value_dim]");
   check(out.size(0) == rows && out.size(1) == value_heads * value_dim, what,
         "out must be [rows, value_heads * value_dim]");
+  const bool chunked = scratch.defined() && batch.longest > 1;
+  if (chunked) {
+    float32(scratch, what);
+    check(scratch.dim() == 2 && scratch.size(0) >= rows && scratch.is_contiguous() &&
+              scratch.size(1) == delta_rule_scratch_width(value_heads, key_dim, value_dim),
+          what, "scratch must be [rows, delta_rule_scratch_width]");
+    check(reinterpret_cast<std::uintptr_t>(scratch.raw_data()) % 16 == 0, what, "scratch must be 16-byte aligned");
+    check(key_dim % 4 == 0 && value_dim % 4 == 0, what, "the chunked form needs key and value dims multiples of 4");
+    launch_gated_delta_rule_chunked(mixed.data<float>(), mixed.row_stride(), key_heads, key_dim, value_heads, value_dim,
+                                    g.data<float>(), beta.data<float>(), state_rows(batch), state.data<float>(),
+                                    out.data<float>(), out.row_stride(), scratch.data<float>(), stream);
+  }
   launch_gated_delta_rule(mixed.data<float>(), mixed.row_stride(), key_heads, key_dim, value_heads, value_dim,
                           g.data<float>(), beta.data<float>(), state_rows(batch), state.data<float>(),
-                          out.data<float>(), out.row_stride(), stream);
+                          out.data<float>(), out.row_stride(), chunked, stream);
 }
 
 void gated_rms_norm(const Tensor& core, const Tensor& z, const Tensor& w, std::int64_t value_dim, float eps,

@@ -143,7 +143,7 @@ __device__ __forceinline__ void stage_row(const DeltaRuleRow<KMax>& in, int key_
 template <int KMax>
 __global__ void delta_rule_kernel(const float* mixed, std::int64_t ldm, int key_heads, int key_dim, int value_heads,
                                   int value_dim, const float* g, const float* beta, StateRows rows, float* state,
-                                  float* out, std::int64_t ldo) {
+                                  float* out, std::int64_t ldo, bool single_rows_only) {
   __shared__ float q_shared[2][KMax], k_shared[2][KMax];
   const int s = blockIdx.x, h = blockIdx.y;
   const int j = blockIdx.z * kColumnsPerBlock + threadIdx.x;
@@ -159,7 +159,8 @@ __global__ void delta_rule_kernel(const float* mixed, std::int64_t ldm, int key_
                          j,
                          g,
                          beta};
-  if (rows.seq_slot[s] < 0) {  // padding rows: zeros, no state
+  if (single_rows_only && rows.seq_begin[s + 1] - rows.seq_begin[s] > 1) return;  // the chunked form's
+  if (rows.seq_slot[s] < 0) {                                                     // padding rows: zeros, no state
     for (std::int64_t t = rows.seq_begin[s]; t < rows.seq_begin[s + 1]; ++t) {
       if (active) out[t * ldo + static_cast<std::int64_t>(h) * value_dim + j] = 0.0f;
     }
@@ -306,7 +307,8 @@ void launch_gdn_gates(float* mixed, std::int64_t ldm, std::int64_t rows, std::in
 
 void launch_gated_delta_rule(const float* mixed, std::int64_t ldm, std::int64_t key_heads, std::int64_t key_dim,
                              std::int64_t value_heads, std::int64_t value_dim, const float* g, const float* beta,
-                             const StateRows& rows, float* state, float* out, std::int64_t ldo, CUstream_st* stream) {
+                             const StateRows& rows, float* state, float* out, std::int64_t ldo, bool single_rows_only,
+                             CUstream_st* stream) {
   if (rows.sequences == 0) return;
   const int threads = static_cast<int>(std::min<std::int64_t>((value_dim + 31) / 32 * 32, kColumnsPerBlock));
   const dim3 grid(static_cast<unsigned>(rows.sequences), static_cast<unsigned>(value_heads),
@@ -315,11 +317,11 @@ void launch_gated_delta_rule(const float* mixed, std::int64_t ldm, std::int64_t 
   const auto vh = static_cast<int>(value_heads), vd = static_cast<int>(value_dim);
   // Small key dims (the tiny fixtures') keep fewer registers.
   if (key_dim <= 32) {
-    delta_rule_kernel<32>
-        <<<grid, threads, 0, as_stream(stream)>>>(mixed, ldm, kh, kd, vh, vd, g, beta, rows, state, out, ldo);
+    delta_rule_kernel<32><<<grid, threads, 0, as_stream(stream)>>>(mixed, ldm, kh, kd, vh, vd, g, beta, rows, state,
+                                                                   out, ldo, single_rows_only);
   } else {
-    delta_rule_kernel<128>
-        <<<grid, threads, 0, as_stream(stream)>>>(mixed, ldm, kh, kd, vh, vd, g, beta, rows, state, out, ldo);
+    delta_rule_kernel<128><<<grid, threads, 0, as_stream(stream)>>>(mixed, ldm, kh, kd, vh, vd, g, beta, rows, state,
+                                                                    out, ldo, single_rows_only);
   }
   ARLE_CUDA_CHECK(cudaGetLastError());
 }

@@ -11,14 +11,16 @@
 // projections read and the norm writes the activations' dtype (bf16 or
 // float32). Every call is enqueued on `stream` and returns at once.
 //
-// The delta rule runs token by token (the recurrent form) for prefill too:
-// each (sequence, value head) walks its rows with the state in registers.
-// Exact, but a long prompt's latency grows with its length; the chunked
-// tensor-core form is still to come (issue 8).
+// The delta rule has the CPU's two forms: a sequence of one row (decode)
+// runs the recurrent form, each (sequence, value head) walking its rows with
+// the state in registers; longer ones run the chunked (UT transform) form,
+// chunks of 64 rows in parallel and only the state's recurrence sequential
+// over them, when the caller gives scratch for it.
 
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cuda/kernels.h"
 #include "tensor/tensor.h"
 
 struct CUstream_st;
@@ -28,9 +30,10 @@ namespace arle::kernels::cuda {
 // A step's sequences, on the device (int32): sequence s has rows
 // [begin[s], begin[s + 1]) and state slot slot[s]; row r belongs to
 // row_seq[r]. Rows of a sequence are adjacent (validate_forward_batch).
+// `longest` (host) is the most rows of one sequence.
 struct StateBatch {
   Tensor begin, slot, row_seq;
-  std::int64_t sequences = 0, rows = 0;
+  std::int64_t sequences = 0, rows = 0, longest = 0;
 };
 StateBatch upload_state_batch(const std::vector<std::int32_t>& row_seq, const std::vector<std::int32_t>& slots,
                               int device = 0);
@@ -58,10 +61,13 @@ void gdn_gates(const Tensor& mixed, std::int64_t key_heads, std::int64_t key_dim
 // gdn_gates), g and beta [rows, value_heads], the state of each sequence's
 // slot in `state` [slots, value_heads, key_dim, value_dim] (read and left
 // advanced), out [rows, value_heads * value_dim] float32. key_dim <= 128.
+// `scratch`, float32 [rows, delta_rule_scratch_width(value_heads, key_dim,
+// value_dim)], lets sequences of two rows or more run the chunked form
+// (key_dim and value_dim multiples of 4); undefined, every sequence runs
+// the recurrent one.
 void gated_delta_rule(const Tensor& mixed, std::int64_t key_heads, std::int64_t key_dim, std::int64_t value_heads,
                       std::int64_t value_dim, const Tensor& g, const Tensor& beta, const StateBatch& batch,
-                      const Tensor& state, const Tensor& out, CUstream_st* stream = nullptr);
-inline constexpr std::int64_t kDeltaRuleMaxKeyDim = 128;
+                      const Tensor& state, const Tensor& out, const Tensor& scratch, CUstream_st* stream = nullptr);
 
 // out = RMSNorm of each value_dim slice of core (float32) with weight w
 // (float32 [value_dim]), times silu(z); z (a view of the projection) and

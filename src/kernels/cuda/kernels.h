@@ -217,21 +217,36 @@ namespace arle::kernels::cuda {
 // says what each computes. Sequences: rows [seq_begin[s], seq_begin[s + 1]),
 // state slot seq_slot[s] (-1: padding rows, which get zeros and touch no
 // state); row_seq[r] is row r's sequence (device int32).
+// `longest` is the most rows of one sequence (known on the host).
 struct StateRows {
   const std::int32_t* seq_begin;
   const std::int32_t* seq_slot;
   const std::int32_t* row_seq;
-  std::int64_t sequences, rows;
+  std::int64_t sequences, rows, longest;
 };
+inline constexpr int kDeltaRuleMaxKeyDim = 128;
+inline constexpr int kDeltaRuleChunk = 64;
 void launch_causal_conv1d_silu(const void* x, std::int64_t ldx, const StateRows& rows, std::int64_t channels,
                                const float* w, std::int64_t kernel, float* windows, float* out, std::int64_t ldo,
                                bool bf16, CUstream_st* stream);
 void launch_gdn_gates(float* mixed, std::int64_t ldm, std::int64_t rows, std::int64_t key_heads, std::int64_t key_dim,
                       const void* b, const void* a, std::int64_t ldp, std::int64_t value_heads, const float* neg_exp_a,
                       const float* dt_bias, float* beta, float* g, bool bf16, CUstream_st* stream);
+// The recurrent form, for every sequence or (single_rows_only) for the
+// sequences of one row, which the chunked form (delta_rule_chunked.cu)
+// leaves to it.
 void launch_gated_delta_rule(const float* mixed, std::int64_t ldm, std::int64_t key_heads, std::int64_t key_dim,
                              std::int64_t value_heads, std::int64_t value_dim, const float* g, const float* beta,
-                             const StateRows& rows, float* state, float* out, std::int64_t ldo, CUstream_st* stream);
+                             const StateRows& rows, float* state, float* out, std::int64_t ldo, bool single_rows_only,
+                             CUstream_st* stream);
+// The chunked form for the sequences of two rows or more; scratch is
+// float32 [rows, delta_rule_scratch_width(...)], 16-byte aligned. Needs
+// key_dim <= 128, and key_dim and value_dim multiples of 4.
+std::int64_t delta_rule_scratch_width(std::int64_t value_heads, std::int64_t key_dim, std::int64_t value_dim);
+void launch_gated_delta_rule_chunked(const float* mixed, std::int64_t ldm, std::int64_t key_heads, std::int64_t key_dim,
+                                     std::int64_t value_heads, std::int64_t value_dim, const float* g,
+                                     const float* beta, const StateRows& rows, float* state, float* out,
+                                     std::int64_t ldo, float* scratch, CUstream_st* stream);
 void launch_gated_rms_norm(const float* core, std::int64_t ldc, const void* z, std::int64_t ldz, const float* w,
                            std::int64_t rows, std::int64_t heads, std::int64_t head_dim, float eps, void* out,
                            std::int64_t ldo, bool bf16, CUstream_st* stream);

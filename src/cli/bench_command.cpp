@@ -1,7 +1,6 @@
 #include "cli/bench_command.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "cli/progress_bar.h"
 #include "common/error.h"
 #include "common/system_info.h"
 #include "common/thread_pool.h"
@@ -67,16 +67,6 @@ std::string machine_line(const model::CausalLm& model) {
   return device == "cpu" ? cpu : fmt::format("{}; host {}", device, cpu);
 }
 
-void progress(std::int64_t done, std::int64_t total, double seconds) {
-  if (!isatty(STDERR_FILENO) && done != total && done % std::max<std::int64_t>(1, total / 10) != 0) return;
-  const int width = 30;
-  const int filled = static_cast<int>(width * done / std::max<std::int64_t>(total, 1));
-  std::fprintf(stderr, "\r[%s%s] %ld/%ld requests  %.1f s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done, total, seconds);
-  if (done == total || !isatty(STDERR_FILENO)) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
-
 }  // namespace
 
 int run_bench_throughput(const BenchOptions& o) {
@@ -117,7 +107,7 @@ int run_bench_throughput(const BenchOptions& o) {
     engine::RequestResult result = engine::collect(*h, 1);
     if (!result.samples[0].error.empty()) errors.push_back(result.samples[0].error);
     produced += static_cast<std::int64_t>(result.samples[0].token_ids.size());
-    progress(++done, o.num_prompts, seconds_between(start, Clock::now()));
+    print_progress(++done, o.num_prompts, seconds_between(start, Clock::now()), "requests");
   }
   const double wall = seconds_between(start, Clock::now());
   if (!errors.empty())
@@ -199,7 +189,7 @@ int run_bench_latency(const BenchOptions& o) {
     if (it == 0 || !first) continue;
     ttft.push_back(seconds_between(start, *first) * 1e3);
     if (tokens > 1) tpot.push_back(seconds_between(*first, end) * 1e3 / static_cast<double>(tokens - 1));
-    progress(it, o.iterations, seconds_between(start, end));
+    print_progress(it, o.iterations, seconds_between(start, end), "requests");
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());

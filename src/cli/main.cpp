@@ -13,6 +13,7 @@
 #include "arle_version.h"
 #include "cli/bench_command.h"
 #include "cli/doctor.h"
+#include "cli/eval_command.h"
 #include "cli/generate_command.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
@@ -164,6 +165,33 @@ int main(int argc, char** argv) {
                     "seconds a connection may stay silent or stalled (default 120)");
   arle::cli::add_engine_options(*serve, serve_options.engine);
 
+  arle::cli::EvalCommandOptions eval_options;
+  std::optional<std::string> eval_model;
+  CLI::App* eval = app.add_subcommand("eval", "MMLU, GSM8K or HellaSwag on the local engine or any OpenAI server");
+  eval->add_option("task", eval_options.eval.task, "mmlu, gsm8k or hellaswag")->required();
+  eval->add_option("--model-path", eval_model, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+  eval->add_option("--base-url", eval_options.base_url,
+                   "an OpenAI-compatible server instead, e.g. http://HOST:8000/v1");
+  eval->add_option("--model", eval_options.model, "with --base-url: the served model's id");
+  eval->add_option("--api-key", eval_options.api_key, "with --base-url: sent as 'Authorization: Bearer KEY'");
+  eval->add_option("--num-fewshot", eval_options.eval.num_fewshot,
+                   "examples before each question (default: mmlu 5, gsm8k 5, hellaswag 0)");
+  eval->add_option("--limit", eval_options.eval.limit, "questions (mmlu: per subject; default all)");
+  eval->add_option("--subjects", eval_options.subjects, "mmlu: comma-separated subjects (default all 57)");
+  eval->add_option("--mode", eval_options.eval.mode, "mmlu: loglikelihood (default) or generate");
+  eval->add_option("--concurrency", eval_options.concurrency, "requests in flight (default 32)");
+  eval->add_option("--seed", eval_options.eval.seed, "recorded in the report (every request is greedy)");
+  eval->add_option("--max-gen-tokens", eval_options.eval.max_gen_tokens, "gsm8k: completion tokens (default 256)");
+  eval->add_option("--data-dir", eval_options.data_dir, "folder with mmlu/, gsm8k/, hellaswag/ (default: bundled)");
+  eval->add_option("--output", eval_options.output, "write the full report (JSON) here");
+  eval->add_flag("--record-tokens", eval_options.eval.record_tokens, "keep each request's token ids in the report");
+  eval->add_option("--timeout", eval_options.timeout_seconds,
+                   "with --base-url: seconds one try may take (default 600)");
+  eval->add_option("--retries", eval_options.retries,
+                   "with --base-url: tries again on 429, 503 or no answer (default 4)");
+  arle::cli::add_compute_options(*eval, eval_options.compute);
+  arle::cli::add_engine_options(*eval, eval_options.engine);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -193,6 +221,12 @@ int main(int argc, char** argv) {
       bench_options.model_path = arle::cli::resolve_model(bench_model ? bench_model : top.model_path).path;
       return throughput->parsed() ? arle::cli::run_bench_throughput(bench_options)
                                   : arle::cli::run_bench_latency(bench_options);
+    }
+    if (eval->parsed()) {
+      if (!eval_options.base_url) {
+        eval_options.model_path = arle::cli::resolve_model(eval_model ? eval_model : top.model_path).path;
+      }
+      return arle::cli::run_eval_command(eval_options);
     }
     if (generate->parsed()) {
       generate_options.model_path = arle::cli::resolve_model(generate_model ? generate_model : top.model_path).path;

@@ -82,7 +82,12 @@ void EngineCore::add(std::shared_ptr<RequestHandle> handle, Request request) {
   live.state->handle = std::move(handle);
   live.state->usage.prompt_tokens = static_cast<std::int64_t>(live.state->request.prompt_ids.size());
   live.state->unfinished = live.state->request.n;
-  if (live.state->request.prompt_logprobs) live.state->prompt_logprobs.emplace_back();
+  // Positions before the first scored one (at least position 0) have none.
+  if (live.state->request.prompt_logprobs) {
+    live.state->prompt_logprobs.resize(static_cast<std::size_t>(std::max<std::int64_t>(
+        1, std::min<std::int64_t>(live.state->request.prompt_logprobs_from,
+                                  static_cast<std::int64_t>(live.state->request.prompt_ids.size())))));
+  }
   for (int i = 0; i < live.state->request.n; ++i) {
     live.sequences.push_back(std::make_unique<Sequence>(live.state, i, tokenizer_, config.vocab_size));
   }
@@ -181,7 +186,7 @@ void EngineCore::finish(Sequence& s, const std::string& reason) {
     d.finish_reason = reason;
     s.state->handle->push(std::move(d));
   }
-  if (scheduler_.prefix_cache() && !r.prompt_logprobs && cache_.can_match() &&
+  if (scheduler_.prefix_cache() && cache_.can_match() &&
       scheduler_.running().end() != std::find(scheduler_.running().begin(), scheduler_.running().end(), &s)) {
     cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);
   }
@@ -224,7 +229,7 @@ void EngineCore::cache_computed(Sequence& s, const ScheduledChunk& chunk) {
   const std::int64_t pages_before = s.computed / page_size;
   s.computed = chunk.end;
   const Request& r = s.state->request;
-  if (!scheduler_.prefix_cache() || r.prompt_logprobs || !cache_.can_match()) return;
+  if (!scheduler_.prefix_cache() || !cache_.can_match()) return;
   // Cache full pages as the prefill goes, so a long prompt helps the next
   // request before this one finishes.
   if (s.computed / page_size > pages_before) cache_.insert(r.cache_namespace, s.tokens, s.computed, s.page_table);

@@ -29,9 +29,14 @@ struct Request {
   std::vector<std::int32_t> eos_token_ids;   // the model's EOS; ignored with ignore_eos
   bool ignore_eos = false;
   int n = 1;                     // samples sharing the prompt's KV; sample i uses seed + i
-  bool prompt_logprobs = false;  // echo: logprobs of prompt tokens (bypasses the prefix cache)
-  int priority = 0;              // lower is served first; FCFS within a priority
-  std::string cache_namespace;   // model + tokenizer + adapter; prefixes are shared only within one
+  bool prompt_logprobs = false;  // echo: logprobs of prompt tokens
+  // With prompt_logprobs: the first prompt position whose logprob is wanted
+  // (earlier ones come back empty). The prefix cache may serve the prompt
+  // before it, so an eval's shared few-shot context is computed once; 0 (an
+  // echo request) scores every token and matches nothing.
+  std::int64_t prompt_logprobs_from = 0;
+  int priority = 0;             // lower is served first; FCFS within a priority
+  std::string cache_namespace;  // model + tokenizer + adapter; prefixes are shared only within one
   // Hybrid models: where the part of the prompt a later request is likely to
   // share ends (a chat prompt's history, before the generation prompt); the
   // prefix cache keeps a state snapshot at the last page boundary at or

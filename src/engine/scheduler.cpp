@@ -120,7 +120,7 @@ std::int32_t Scheduler::allocate_state(bool zeroed) {
 
 bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChunk>& chunks) {
   const Request& r = s->state->request;
-  const bool use_cache = config_.prefix_cache && !r.prompt_logprobs && cache_.can_match();
+  const bool use_cache = config_.prefix_cache && cache_.can_match();
   const bool hybrid = pool_.cache().has_state();
   // Hybrid models: a state slot, and one for each sibling it will start;
   // taken before the cache is matched, as taking one may evict snapshots.
@@ -140,7 +140,9 @@ bool Scheduler::admit(Sequence* s, std::int64_t budget, std::vector<ScheduledChu
     }
   }
   // Leave at least one token to compute: its logits choose the next token.
-  const std::int64_t lookup = static_cast<std::int64_t>(s->tokens.size()) - 1;
+  // Prompt logprobs from position p need the logits of row p - 1.
+  std::int64_t lookup = static_cast<std::int64_t>(s->tokens.size()) - 1;
+  if (r.prompt_logprobs) lookup = std::min(lookup, std::max<std::int64_t>(0, r.prompt_logprobs_from - 1));
   if (use_cache) {
     RadixCache::Match m = cache_.match(r.cache_namespace, s->tokens, lookup);
     s->page_table = std::move(m.pages);

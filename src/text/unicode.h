@@ -22,6 +22,8 @@ std::size_t skip_whitespace_backward(std::string_view text, std::size_t pos, std
 enum class NormalForm { kNFC, kNFD, kNFKC, kNFKD };
 std::string normalize_unicode(std::string_view text, NormalForm form);
 std::string to_lower(std::string_view text);
+// Python's str.capitalize(): the first character title-cased, the rest lower-cased.
+std::string capitalize(std::string_view text);
 
 bool is_whitespace(char32_t cp);   // Unicode White_Space
 bool is_punctuation(char32_t cp);  // Unicode general category P* (and ASCII symbols, as HF)

@@ -265,5 +265,62 @@ TEST(PromptLogprobs, EchoMatchesTheOneRequestLoop) {
   EXPECT_EQ(result.samples[0].token_ids, alone.token_ids);
 }
 
+// An eval's requests: one context, several continuations scored from where
+// the context ends. After the first, the context comes from the prefix
+// cache, and the scores equal a cold run's bit for bit; positions before
+// the first scored one come back empty. An echo request (from 0) still
+// scores every token and matches nothing.
+TEST(EngineTest, PromptLogprobsFromAPositionReuseTheCachedContext) {
+  const FixtureModel& m = fixture_model("stories260K");
+  engine::Engine e(*m.model, *m.tokenizer, small_config(100, 16));
+  const std::vector<std::int32_t> context =
+      m.tokenizer->encode("Once upon a time, there was a little girl named Lily. She loved to play outside. One day");
+  ASSERT_GT(context.size(), 16u);
+  const auto from = static_cast<std::int64_t>(context.size());
+  std::vector<engine::Request> requests;
+  for (const char* continuation : {" she saw a bird.", " it rained.", " her mom called her.", " the sun was hot."}) {
+    Request r;
+    r.prompt_ids = context;
+    const std::vector<std::int32_t> tail = m.tokenizer->encode(continuation, /*add_special_tokens=*/false);
+    r.prompt_ids.insert(r.prompt_ids.end(), tail.begin(), tail.end());
+    r.prompt_logprobs = true;
+    r.prompt_logprobs_from = from;
+    r.sampling.logprobs = 1;
+    r.sampling.temperature = 0;
+    r.max_tokens = 1;
+    requests.push_back(r);
+  }
+  const engine::RequestResult first = engine::run_all(e, {requests[0]})[0];
+  EXPECT_EQ(first.usage.cached_tokens, 0);
+  const std::vector<engine::RequestResult> rest =
+      engine::run_all(e, std::vector<engine::Request>(requests.begin() + 1, requests.end()));
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    const engine::RequestResult& got = i == 0 ? first : rest[i - 1];
+    if (i > 0) {
+      EXPECT_EQ(got.usage.cached_tokens, (from - 1) / 16 * 16);
+    }
+    Request cold = requests[i];
+    cold.prompt_logprobs_from = 0;
+    const engine::GenerateOutput alone = run_alone(m, cold);
+    ASSERT_EQ(got.prompt_logprobs.size(), requests[i].prompt_ids.size());
+    for (std::size_t p = 0; p < got.prompt_logprobs.size(); ++p) {
+      if (static_cast<std::int64_t>(p) < from) {
+        EXPECT_FALSE(got.prompt_logprobs[p].has_value()) << p;
+      } else {
+        ASSERT_TRUE(got.prompt_logprobs[p].has_value()) << p;
+        EXPECT_EQ(got.prompt_logprobs[p]->token, requests[i].prompt_ids[p]);
+        EXPECT_EQ(got.prompt_logprobs[p]->logprob, alone.prompt_logprobs[p]->logprob) << p;
+        EXPECT_EQ(got.prompt_logprobs[p]->top.size(), 1u);
+      }
+    }
+  }
+  Request echo = requests[1];
+  echo.prompt_logprobs_from = 0;
+  const engine::RequestResult all = engine::run_all(e, {echo})[0];
+  EXPECT_EQ(all.usage.cached_tokens, 0);
+  for (std::size_t p = 1; p < all.prompt_logprobs.size(); ++p) EXPECT_TRUE(all.prompt_logprobs[p].has_value()) << p;
+}
+
 }  // namespace
 }  // namespace arle::testing

@@ -1,0 +1,60 @@
+#pragma once
+// What `arle eval` asks of a model, whether it runs in this process (the
+// engine: LocalBackend) or behind an OpenAI-compatible server
+// (RemoteBackend): token ids of a text, the log-likelihood of a
+// continuation after a context, and greedy completions. Both run a batch of
+// requests with a bound on how many are in flight, call `done` as each one
+// ends (progress), and return results in request order. A request that
+// fails carries its error instead of throwing, so one bad answer leaves the
+// rest of the report.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace arle::eval {
+
+struct LoglikelihoodRequest {
+  std::vector<std::int32_t> context, continuation;  // both non-empty
+};
+struct LoglikelihoodResult {
+  double logprob = 0;   // sum over the continuation's tokens
+  bool greedy = false;  // every continuation token was the top-1 choice
+  std::string error;    // non-empty: no result
+};
+
+struct GenerationRequest {
+  std::vector<std::int32_t> prompt;
+  std::vector<std::string> stop;
+  std::int64_t max_tokens = 256;
+};
+struct GenerationResult {
+  std::string text;
+  std::string error;
+};
+
+// Prefix-cache counters of a local engine: prompt tokens looked up, and
+// served from the cache.
+struct CacheCounters {
+  std::int64_t queried = 0, hit = 0;
+};
+
+class EvalBackend {
+ public:
+  virtual ~EvalBackend() = default;
+  // For reports: "local <model dir> (<device>)" or "remote <url> <model>".
+  virtual std::string describe() const = 0;
+  // The model's tokens for `text`, without special tokens.
+  virtual std::vector<std::int32_t> tokenize(const std::string& text) = 0;
+  // The longest sequence (prompt and output) the model takes.
+  virtual std::int64_t max_length() const = 0;
+  virtual std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
+                                                         const std::function<void()>& done) = 0;
+  virtual std::vector<GenerationResult> generate(const std::vector<GenerationRequest>& requests,
+                                                 const std::function<void()>& done) = 0;
+  virtual std::optional<CacheCounters> cache_counters() { return std::nullopt; }
+};
+
+}  // namespace arle::eval

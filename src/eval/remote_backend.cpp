@@ -1,0 +1,160 @@
+#include "eval/remote_backend.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/error.h"
+
+namespace arle::eval {
+namespace {
+
+using Json = nlohmann::json;
+
+// The server's own words for a failed request: OpenAI's error.message, else the body.
+std::string server_message(const std::string& body) {
+  try {
+    const Json j = Json::parse(body);
+    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message")) {
+      return j["error"]["message"].get<std::string>();
+    }
+  } catch (const std::exception&) {
+  }
+  return body.substr(0, 300);
+}
+
+}  // namespace
+
+RemoteBackend::RemoteBackend(const std::string& base_url, std::string model, std::string api_key, int concurrency,
+                             RetryPolicy retry, std::uint64_t seed)
+    : api_(parse_http_url(base_url)),
+      model_(std::move(model)),
+      api_key_(std::move(api_key)),
+      concurrency_(std::max(concurrency, 1)),
+      retry_(retry),
+      seed_(seed) {
+  root_ = api_;
+  // The OpenAI API lives under /v1; /tokenize at the server's root (vLLM's and arle's layout).
+  if (root_.path.size() >= 3 && root_.path.compare(root_.path.size() - 3, 3, "/v1") == 0) {
+    root_.path.resize(root_.path.size() - 3);
+  }
+  description_ = fmt::format("remote {} {}", base_url, model_);
+  std::string error;
+  const std::string body =
+      post(false, "/tokenize", Json{{"model", model_}, {"prompt", "a"}, {"add_special_tokens", false}}.dump(), error);
+  if (!error.empty()) throw_error(ErrorCode::kIo, "{}: /tokenize: {}", base_url, error);
+  const Json reply = Json::parse(body, nullptr, false);
+  if (!reply.is_object() || !reply.contains("max_model_len") || !reply["max_model_len"].is_number_integer()) {
+    throw_error(ErrorCode::kInvalidArgument, "{}: /tokenize did not say max_model_len", base_url);
+  }
+  max_length_ = reply["max_model_len"].get<std::int64_t>();
+}
+
+std::string RemoteBackend::post(bool api, const std::string& path, const std::string& body, std::string& error) const {
+  try {
+    const HttpReply reply = http_request(api ? api_ : root_, path, body, api_key_, retry_);
+    if (reply.status == 200) return reply.body;
+    error = fmt::format("HTTP {}: {}", reply.status, server_message(reply.body));
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  return {};
+}
+
+std::vector<std::int32_t> RemoteBackend::tokenize(const std::string& text) {
+  std::string error;
+  const std::string body =
+      post(false, "/tokenize", Json{{"model", model_}, {"prompt", text}, {"add_special_tokens", false}}.dump(), error);
+  if (!error.empty()) throw_error(ErrorCode::kIo, "/tokenize: {}", error);
+  const Json reply = Json::parse(body, nullptr, false);
+  if (!reply.is_object() || !reply.contains("tokens") || !reply["tokens"].is_array()) {
+    throw_error(ErrorCode::kIo, "/tokenize: the reply has no token list");
+  }
+  return reply["tokens"].get<std::vector<std::int32_t>>();
+}
+
+template <typename Result, typename Request, typename Call>
+std::vector<Result> RemoteBackend::parallel(const std::vector<Request>& requests, const std::function<void()>& done,
+                                            const Call& call) {
+  std::vector<Result> results(requests.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex progress;
+  auto worker = [&] {
+    for (std::size_t i = next++; i < requests.size(); i = next++) {
+      results[i] = call(requests[i]);
+      std::lock_guard<std::mutex> lock(progress);
+      if (done) done();
+    }
+  };
+  std::vector<std::thread> threads;
+  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(concurrency_), requests.size());
+  for (std::size_t t = 0; t < n; ++t) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  return results;
+}
+
+std::vector<LoglikelihoodResult> RemoteBackend::loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
+                                                              const std::function<void()>& done) {
+  return parallel<LoglikelihoodResult>(requests, done, [&](const LoglikelihoodRequest& q) {
+    LoglikelihoodResult out;
+    std::vector<std::int32_t> prompt = q.context;
+    prompt.insert(prompt.end(), q.continuation.begin(), q.continuation.end());
+    const Json request{{"model", model_}, {"prompt", prompt}, {"max_tokens", 1}, {"temperature", 0},
+                       {"logprobs", 1},   {"echo", true},     {"seed", seed_}};
+    const std::string body = post(true, "/completions", request.dump(), out.error);
+    if (!out.error.empty()) return out;
+    try {
+      const Json reply = Json::parse(body);
+      const Json& lp = reply.at("choices").at(0).at("logprobs");
+      const Json& values = lp.at("token_logprobs");
+      const Json& tokens = lp.at("tokens");
+      const Json& top = lp.at("top_logprobs");
+      const std::size_t begin = q.context.size(), end = prompt.size();
+      if (values.size() < end || tokens.size() < end || top.size() < end) {
+        out.error = fmt::format("the echoed logprobs cover {} of the prompt's {} tokens", values.size(), end);
+        return out;
+      }
+      out.greedy = true;
+      for (std::size_t i = begin; i < end; ++i) {
+        out.logprob += values[i].get<double>();
+        // The top-1 alternative: the largest entry of the position's map.
+        const Json& alternatives = top[i];
+        std::string best;
+        double best_lp = -std::numeric_limits<double>::infinity();
+        for (const auto& [token, value] : alternatives.items()) {
+          if (value.get<double>() > best_lp) {
+            best_lp = value.get<double>();
+            best = token;
+          }
+        }
+        out.greedy = out.greedy && best == tokens[i].get<std::string>();
+      }
+    } catch (const std::exception& e) {
+      out.error = fmt::format("malformed /v1/completions reply: {}", e.what());
+    }
+    return out;
+  });
+}
+
+std::vector<GenerationResult> RemoteBackend::generate(const std::vector<GenerationRequest>& requests,
+                                                      const std::function<void()>& done) {
+  return parallel<GenerationResult>(requests, done, [&](const GenerationRequest& g) {
+    GenerationResult out;
+    const Json request{{"model", model_},  {"prompt", g.prompt}, {"max_tokens", g.max_tokens},
+                       {"temperature", 0}, {"stop", g.stop},     {"seed", seed_}};
+    const std::string body = post(true, "/completions", request.dump(), out.error);
+    if (!out.error.empty()) return out;
+    try {
+      out.text = Json::parse(body).at("choices").at(0).at("text").get<std::string>();
+    } catch (const std::exception& e) {
+      out.error = fmt::format("malformed /v1/completions reply: {}", e.what());
+    }
+    return out;
+  });
+}
+
+}  // namespace arle::eval

@@ -17,7 +17,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
-constexpr const char* kLetters = "ABCD";
 
 std::string hash_hex(std::string_view s) {  // FNV-1a 64
   std::uint64_t h = 1469598103934665603ull;
@@ -178,8 +177,9 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
     const std::vector<GenerationResult> results = backend.generate(requests, done);
     for (std::size_t i = 0; i < questions.size(); ++i) {
       const MmluQuestion& q = *questions[i];
-      Json record{
-          {"subject", q.subject}, {"prompt_hash", hash_hex(prompts[i])}, {"gold", std::string(1, kLetters[q.answer])}};
+      Json record{{"subject", q.subject},
+                  {"prompt_hash", hash_hex(prompts[i])},
+                  {"gold", std::string(1, kMmluLetters[q.answer])}};
       if (o.record_tokens) record["prompt_tokens"] = requests[i].prompt;
       if (!results[i].error.empty()) {
         record["error"] = results[i].error;
@@ -187,7 +187,7 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
       } else {
         const std::optional<int> letter = mmlu_answer_letter(results[i].text);
         record["completion"] = results[i].text;
-        record["prediction"] = letter ? Json(std::string(1, kLetters[*letter])) : Json(nullptr);
+        record["prediction"] = letter ? Json(std::string(1, kMmluLetters[*letter])) : Json(nullptr);
         const bool correct = letter && *letter == q.answer;
         if (!letter) ++invalid;
         record["correct"] = correct;
@@ -200,7 +200,7 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
     std::vector<std::vector<LoglikelihoodRequest>> requests;
     for (const std::string& p : prompts) {
       std::vector<LoglikelihoodRequest> choices;
-      for (int c = 0; c < 4; ++c) choices.push_back(build.pair(p, std::string(" ") + kLetters[c]));
+      for (int c = 0; c < 4; ++c) choices.push_back(build.pair(p, std::string(" ") + kMmluLetters[c]));
       requests.push_back(std::move(choices));
     }
     run.requests = static_cast<std::int64_t>(requests.size()) * 4;
@@ -209,8 +209,9 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
     for (std::size_t i = 0; i < questions.size(); ++i) {
       const MmluQuestion& q = *questions[i];
       const auto& rs = scored.per_question[i];
-      Json record{
-          {"subject", q.subject}, {"prompt_hash", hash_hex(prompts[i])}, {"gold", std::string(1, kLetters[q.answer])}};
+      Json record{{"subject", q.subject},
+                  {"prompt_hash", hash_hex(prompts[i])},
+                  {"gold", std::string(1, kMmluLetters[q.answer])}};
       if (o.record_tokens) record["tokens"] = request_tokens(requests[i]);
       if (const std::string error = first_error(rs); !error.empty()) {
         record["error"] = error;
@@ -220,7 +221,7 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
         for (const LoglikelihoodResult& r : rs) lls.push_back(r.logprob);
         const int pick = argmax(lls);
         record["loglikelihoods"] = lls;
-        record["prediction"] = std::string(1, kLetters[pick]);
+        record["prediction"] = std::string(1, kMmluLetters[pick]);
         record["correct"] = pick == q.answer;
         by_subject[q.subject].push_back(pick == q.answer ? 1.0 : 0.0);
         all.push_back(pick == q.answer ? 1.0 : 0.0);
@@ -248,8 +249,9 @@ TaskRun run_hellaswag(EvalBackend& backend, const EvalOptions& o, RequestBuilder
   run.questions = static_cast<std::int64_t>(items.size());
   std::vector<std::vector<LoglikelihoodRequest>> requests;
   std::vector<std::vector<std::string>> endings;
+  std::vector<std::string> queries;
   for (const HellaswagItem& item : items) {
-    const std::string query = hellaswag_query(item);
+    const std::string& query = queries.emplace_back(hellaswag_query(item));
     std::vector<LoglikelihoodRequest> choices;
     std::vector<std::string> processed;
     for (const std::string& e : item.endings) {
@@ -265,7 +267,7 @@ TaskRun run_hellaswag(EvalBackend& backend, const EvalOptions& o, RequestBuilder
   std::vector<double> acc, acc_norm;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& rs = scored.per_question[i];
-    Json record{{"prompt_hash", hash_hex(hellaswag_query(items[i]))}, {"gold", items[i].label}};
+    Json record{{"prompt_hash", hash_hex(queries[i])}, {"gold", items[i].label}};
     if (o.record_tokens) record["tokens"] = request_tokens(requests[i]);
     if (const std::string error = first_error(rs); !error.empty()) {
       record["error"] = error;

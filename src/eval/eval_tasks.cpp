@@ -9,8 +9,6 @@
 namespace arle::eval {
 namespace {
 
-constexpr const char* kLetters = "ABCD";
-
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
     s.replace(at, from.size(), to);
@@ -37,7 +35,7 @@ std::string mmlu_subject_name(const std::string& subject) {
 
 std::string mmlu_question_text(const MmluQuestion& q) {
   std::string out = trim(q.question);
-  for (int i = 0; i < 4; ++i) out += fmt::format("\n{}. {}", kLetters[i], q.choices[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 4; ++i) out += fmt::format("\n{}. {}", kMmluLetters[i], q.choices[static_cast<std::size_t>(i)]);
   return out + "\nAnswer:";
 }
 
@@ -46,7 +44,7 @@ std::string mmlu_prompt(const std::vector<MmluQuestion>& dev, int shots, const M
                                 mmlu_subject_name(q.subject));
   for (int i = 0; i < shots && i < static_cast<int>(dev.size()); ++i) {
     const MmluQuestion& shot = dev[static_cast<std::size_t>(i)];
-    out += mmlu_question_text(shot) + " " + kLetters[shot.answer] + "\n\n";
+    out += mmlu_question_text(shot) + " " + kMmluLetters[shot.answer] + "\n\n";
   }
   return out + mmlu_question_text(q);
 }

@@ -21,6 +21,9 @@
 
 namespace arle::eval {
 
+// The answer letters of MMLU's four choices, in order.
+inline constexpr char kMmluLetters[] = "ABCD";
+
 // "high_school_biology" -> "high school biology".
 std::string mmlu_subject_name(const std::string& subject);
 // The question up to "Answer:" (no trailing space).

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "common/bundled_asset.h"
 #include "common/error.h"
 
 namespace arle::cli {
@@ -18,24 +19,7 @@ bool is_model_dir(const fs::path& dir) {
 }  // namespace
 
 std::optional<fs::path> find_bundled_model() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path dir = exe.parent_path();
-    // Installed layout: PREFIX/bin/arle and PREFIX/share/arle/models/.
-    fs::path installed = dir.parent_path() / "share" / "arle" / "models" / kDefaultModelName;
-    if (is_model_dir(installed)) return installed;
-    // Build trees and copies of the repository: look up for assets/models/.
-    for (int depth = 0; depth < 6 && !dir.empty(); ++depth) {
-      fs::path candidate = dir / "assets" / "models" / kDefaultModelName;
-      if (is_model_dir(candidate)) return candidate;
-      if (dir == dir.parent_path()) break;
-      dir = dir.parent_path();
-    }
-  }
-  fs::path source_tree = fs::path(ARLE_SOURCE_DIR) / "assets" / "models" / kDefaultModelName;
-  if (is_model_dir(source_tree)) return source_tree;
-  return std::nullopt;
+  return find_bundled_asset(fs::path("models") / kDefaultModelName, is_model_dir);
 }
 
 ModelResolution resolve_model(const std::optional<std::string>& flag_path) {

@@ -1,10 +1,11 @@
 #pragma once
 // What `arle eval` asks of a model, whether it runs in this process (the
 // engine: LocalBackend) or behind an OpenAI-compatible server
-// (RemoteBackend): token ids of a text, the log-likelihood of a
+// (RemoteBackend): token ids of texts, the log-likelihood of a
 // continuation after a context, and greedy completions. Both run a batch of
-// requests with a bound on how many are in flight, call `done` as each one
-// ends (progress), and return results in request order. A request that
+// requests with a bound on how many are in flight, in prefix_schedule.h's
+// order, call `done` as each one ends (progress), and return results in
+// request order. A request that
 // fails carries its error instead of throwing, so one bad answer leaves the
 // rest of the report.
 
@@ -46,8 +47,9 @@ class EvalBackend {
   virtual ~EvalBackend() = default;
   // For reports: "local <model dir> (<device>)" or "remote <url> <model>".
   virtual std::string describe() const = 0;
-  // The model's tokens for `text`, without special tokens.
-  virtual std::vector<std::int32_t> tokenize(const std::string& text) = 0;
+  // The model's tokens for each text, without special tokens (a batch: the
+  // backends spread it over cores or connections).
+  virtual std::vector<std::vector<std::int32_t>> tokenize(const std::vector<std::string>& texts) = 0;
   // The longest sequence (prompt and output) the model takes.
   virtual std::int64_t max_length() const = 0;
   virtual std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests,

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/bundled_asset.h"
 #include "common/error.h"
 #include "eval/csv_reader.h"
 
@@ -115,15 +116,10 @@ std::vector<Gsm8kItem> load_gsm8k(const fs::path& file) {
 }
 
 std::optional<fs::path> find_bundled_eval_data() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share" / "arle" / "eval";
-    if (fs::is_directory(installed / "mmlu", ec)) return installed;
-  }
-  const fs::path source_tree = fs::path(ARLE_SOURCE_DIR) / "assets" / "eval";
-  if (fs::is_directory(source_tree / "mmlu", ec)) return source_tree;
-  return std::nullopt;
+  return find_bundled_asset("eval", [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_directory(dir / "mmlu", ec);
+  });
 }
 
 }  // namespace arle::eval

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "eval/eval_data.h"
 #include "eval/eval_tasks.h"
 
@@ -30,63 +31,97 @@ std::int64_t codepoints(std::string_view s) {
 
 int default_shots(const std::string& task) { return task == "hellaswag" ? 0 : 5; }
 
+struct TextPair {
+  std::string context, continuation;
+};
+
 // Requests of a task, built from the backend's tokens: lm-evaluation-
 // harness's pair encoding (the context's trailing spaces move to the
 // continuation; the continuation is the whole text's tokens past the
-// context's) and its left truncation to the model's length.
+// context's) and its left truncation to the model's length. Each call
+// tokenizes its texts as one batch, every distinct text once (a question's
+// choices share their context).
 class RequestBuilder {
  public:
   explicit RequestBuilder(EvalBackend& backend) : backend_(backend) {}
 
-  LoglikelihoodRequest pair(std::string context, std::string continuation) {
-    const std::size_t kept = context.find_last_not_of(" \t\n\r");
-    const std::size_t cut = kept == std::string::npos ? 0 : kept + 1;
-    continuation = context.substr(cut) + continuation;
-    context.resize(cut);
-    LoglikelihoodRequest r;
-    r.context = encode(context);
-    const std::vector<std::int32_t>& whole = encode(context + continuation);
-    r.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(std::min(r.context.size(), whole.size())),
-                          whole.end());
+  // The requests of each question's choices.
+  std::vector<std::vector<LoglikelihoodRequest>> pairs(const std::vector<std::vector<TextPair>>& questions) {
+    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> ids;  // (context, whole) text ids
+    for (const std::vector<TextPair>& choices : questions) {
+      auto& out = ids.emplace_back();
+      for (const TextPair& p : choices) {
+        const std::size_t kept = p.context.find_last_not_of(" \t\n\r");
+        const std::size_t cut = kept == std::string::npos ? 0 : kept + 1;
+        const std::string context = p.context.substr(0, cut);
+        out.emplace_back(text_id(context), text_id(context + p.context.substr(cut) + p.continuation));
+      }
+    }
+    const std::vector<std::vector<std::int32_t>> tokens = tokenize_all();
     // The engine samples one token after the prompt: the prompt takes at most max_length - 1.
     const auto room = static_cast<std::size_t>(std::max<std::int64_t>(1, backend_.max_length() - 1));
-    const std::size_t total = r.context.size() + r.continuation.size();
-    if (total > room) {
-      const std::size_t drop = std::min(total - room, r.context.size());
-      r.context.erase(r.context.begin(), r.context.begin() + static_cast<std::ptrdiff_t>(drop));
-      ++truncated_;
+    std::vector<std::vector<LoglikelihoodRequest>> requests;
+    for (const auto& question : ids) {
+      auto& out = requests.emplace_back();
+      for (const auto& [context_id, whole_id] : question) {
+        LoglikelihoodRequest& r = out.emplace_back();
+        r.context = tokens[context_id];
+        const std::vector<std::int32_t>& whole = tokens[whole_id];
+        r.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(std::min(r.context.size(), whole.size())),
+                              whole.end());
+        const std::size_t total = r.context.size() + r.continuation.size();
+        if (total > room) {
+          const std::size_t drop = std::min(total - room, r.context.size());
+          r.context.erase(r.context.begin(), r.context.begin() + static_cast<std::ptrdiff_t>(drop));
+          ++truncated_;
+        }
+      }
     }
-    return r;
+    return requests;
   }
 
-  GenerationRequest generation(const std::string& prompt, std::vector<std::string> stop, std::int64_t max_tokens) {
-    GenerationRequest g;
-    g.prompt = encode(prompt);
-    g.stop = std::move(stop);
-    g.max_tokens = max_tokens;
+  std::vector<GenerationRequest> generations(const std::vector<std::string>& prompts,
+                                             const std::vector<std::string>& stop, std::int64_t max_tokens) {
+    std::vector<std::size_t> ids;
+    for (const std::string& p : prompts) ids.push_back(text_id(p));
+    const std::vector<std::vector<std::int32_t>> tokens = tokenize_all();
     const auto room = static_cast<std::size_t>(std::max<std::int64_t>(1, backend_.max_length() - max_tokens));
-    if (g.prompt.size() > room) {
-      g.prompt.erase(g.prompt.begin(), g.prompt.end() - static_cast<std::ptrdiff_t>(room));
-      ++truncated_;
+    std::vector<GenerationRequest> requests;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      GenerationRequest& g = requests.emplace_back();
+      g.prompt = tokens[ids[i]];
+      g.stop = stop;
+      g.max_tokens = max_tokens;
+      if (g.prompt.size() > room) {
+        g.prompt.erase(g.prompt.begin(), g.prompt.end() - static_cast<std::ptrdiff_t>(room));
+        ++truncated_;
+      }
     }
-    return g;
+    return requests;
   }
 
   std::int64_t truncated() const { return truncated_; }
 
  private:
-  // Contexts repeat (an MMLU question's four choices): each text is encoded once.
-  const std::vector<std::int32_t>& encode(const std::string& text) {
-    auto it = cache_.find(text);
-    if (it == cache_.end()) {
-      if (cache_.size() > 4096) cache_.clear();
-      it = cache_.emplace(text, backend_.tokenize(text)).first;
-    }
+  // Texts waiting for tokenize_all, each once; its index in the batch.
+  std::size_t text_id(const std::string& text) {
+    const auto [it, added] = ids_.emplace(text, texts_.size());
+    if (added) texts_.push_back(text);
     return it->second;
+  }
+  std::vector<std::vector<std::int32_t>> tokenize_all() {
+    const auto start = Clock::now();
+    std::vector<std::vector<std::int32_t>> tokens = backend_.tokenize(texts_);
+    log::info("tokenized {} texts in {:.2f} s", texts_.size(),
+              std::chrono::duration<double>(Clock::now() - start).count());
+    texts_.clear();
+    ids_.clear();
+    return tokens;
   }
 
   EvalBackend& backend_;
-  std::unordered_map<std::string, std::vector<std::int32_t>> cache_;
+  std::unordered_map<std::string, std::size_t> ids_;
+  std::vector<std::string> texts_;
   std::int64_t truncated_ = 0;
 };
 
@@ -170,8 +205,7 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
   for (const MmluQuestion* q : questions) prompts.push_back(mmlu_prompt(data.dev.at(q->subject), shots, *q));
   std::int64_t invalid = 0;
   if (generate) {
-    std::vector<GenerationRequest> requests;
-    for (const std::string& p : prompts) requests.push_back(build.generation(p, {"\n"}, 8));
+    const std::vector<GenerationRequest> requests = build.generations(prompts, {"\n"}, 8);
     run.requests = static_cast<std::int64_t>(requests.size());
     set_total(run.requests);
     const std::vector<GenerationResult> results = backend.generate(requests, done);
@@ -197,12 +231,12 @@ TaskRun run_mmlu(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bui
       run.records.push_back(std::move(record));
     }
   } else {
-    std::vector<std::vector<LoglikelihoodRequest>> requests;
+    std::vector<std::vector<TextPair>> texts;
     for (const std::string& p : prompts) {
-      std::vector<LoglikelihoodRequest> choices;
-      for (int c = 0; c < 4; ++c) choices.push_back(build.pair(p, std::string(" ") + kMmluLetters[c]));
-      requests.push_back(std::move(choices));
+      std::vector<TextPair>& choices = texts.emplace_back();
+      for (int c = 0; c < 4; ++c) choices.push_back({p, std::string(" ") + kMmluLetters[c]});
     }
+    const std::vector<std::vector<LoglikelihoodRequest>> requests = build.pairs(texts);
     run.requests = static_cast<std::int64_t>(requests.size()) * 4;
     set_total(run.requests);
     const ChoiceResults scored = score_choices(backend, requests, done);
@@ -247,21 +281,20 @@ TaskRun run_hellaswag(EvalBackend& backend, const EvalOptions& o, RequestBuilder
   if (o.limit > 0 && static_cast<std::size_t>(o.limit) < items.size()) items.resize(static_cast<std::size_t>(o.limit));
   TaskRun run;
   run.questions = static_cast<std::int64_t>(items.size());
-  std::vector<std::vector<LoglikelihoodRequest>> requests;
+  std::vector<std::vector<TextPair>> texts;
   std::vector<std::vector<std::string>> endings;
   std::vector<std::string> queries;
   for (const HellaswagItem& item : items) {
     const std::string& query = queries.emplace_back(hellaswag_query(item));
-    std::vector<LoglikelihoodRequest> choices;
-    std::vector<std::string> processed;
+    std::vector<TextPair>& choices = texts.emplace_back();
+    std::vector<std::string>& processed = endings.emplace_back();
     for (const std::string& e : item.endings) {
       processed.push_back(hellaswag_preprocess(e));
-      choices.push_back(build.pair(query, " " + processed.back()));
+      choices.push_back({query, " " + processed.back()});
     }
     run.requests += static_cast<std::int64_t>(choices.size());
-    requests.push_back(std::move(choices));
-    endings.push_back(std::move(processed));
   }
+  const std::vector<std::vector<LoglikelihoodRequest>> requests = build.pairs(texts);
   set_total(run.requests);
   const ChoiceResults scored = score_choices(backend, requests, done);
   std::vector<double> acc, acc_norm;
@@ -305,12 +338,9 @@ TaskRun run_gsm8k(EvalBackend& backend, const EvalOptions& o, RequestBuilder& bu
   if (o.limit > 0 && static_cast<std::size_t>(o.limit) < items.size()) items.resize(static_cast<std::size_t>(o.limit));
   TaskRun run;
   run.questions = run.requests = static_cast<std::int64_t>(items.size());
-  std::vector<GenerationRequest> requests;
   std::vector<std::string> prompts;
-  for (const Gsm8kItem& item : items) {
-    prompts.push_back(gsm8k_prompt(train, shots, item));
-    requests.push_back(build.generation(prompts.back(), gsm8k_stops(), o.max_gen_tokens));
-  }
+  for (const Gsm8kItem& item : items) prompts.push_back(gsm8k_prompt(train, shots, item));
+  const std::vector<GenerationRequest> requests = build.generations(prompts, gsm8k_stops(), o.max_gen_tokens);
   set_total(run.requests);
   const std::vector<GenerationResult> results = backend.generate(requests, done);
   std::vector<double> flexible, strict;

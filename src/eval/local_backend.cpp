@@ -1,8 +1,11 @@
 #include "eval/local_backend.h"
 
-#include <deque>
+#include <condition_variable>
+#include <mutex>
 
 #include "common/error.h"
+#include "common/thread_pool.h"
+#include "eval/prefix_schedule.h"
 
 namespace arle::eval {
 
@@ -17,38 +20,75 @@ LocalBackend::LocalBackend(engine::Engine& engine, const text::Tokenizer& tokeni
       cache_namespace_(std::move(cache_namespace)),
       concurrency_(std::max(concurrency, 1)) {}
 
-std::vector<std::int32_t> LocalBackend::tokenize(const std::string& text) {
-  return tokenizer_.encode(text, /*add_special_tokens=*/false);
+std::vector<std::vector<std::int32_t>> LocalBackend::tokenize(const std::vector<std::string>& texts) {
+  std::vector<std::vector<std::int32_t>> out(texts.size());
+  // Thousands of few-shot prompts: worth the cores (the engine is idle meanwhile).
+  ThreadPool pool(0);
+  pool.parallel_for(static_cast<std::int64_t>(texts.size()), 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      out[static_cast<std::size_t>(i)] =
+          tokenizer_.encode(texts[static_cast<std::size_t>(i)], /*add_special_tokens=*/false);
+    }
+  });
+  return out;
 }
 
 template <typename Result, typename Read>
-std::vector<Result> LocalBackend::run(std::vector<engine::Request> requests, const std::vector<std::size_t>& leader,
-                                      const std::function<void()>& done, const Read& read) {
+std::vector<Result> LocalBackend::run(std::vector<engine::Request> requests, const std::function<void()>& done,
+                                      const Read& read) {
   const std::size_t n = requests.size();
+  std::vector<const std::vector<std::int32_t>*> prompts;
+  for (const engine::Request& r : requests) prompts.push_back(&r.prompt_ids);
+  FollowerQueue queue(prefix_leaders(prompts));
   std::vector<Result> results(n);
-  std::vector<std::vector<std::size_t>> followers(n);
-  std::deque<std::size_t> ready;  // may be submitted now, in this order
-  for (std::size_t i = 0; i < n; ++i) {
-    if (leader[i] == i) {
-      ready.push_back(i);
-    } else {
-      followers[leader[i]].push_back(i);
+  struct InFlight {
+    std::size_t index;
+    std::shared_ptr<engine::RequestHandle> handle;
+    engine::RequestResult result;
+  };
+  std::vector<InFlight> in_flight;
+  // The engine thread says when a handle has news; the scan below reads it.
+  std::mutex mutex;
+  std::condition_variable news;
+  bool pending = false;
+  while (!queue.all_finished()) {
+    while (static_cast<int>(in_flight.size()) < concurrency_) {
+      const std::optional<std::size_t> i = queue.next();
+      if (!i) break;
+      requests[*i].cache_namespace = cache_namespace_;
+      std::shared_ptr<engine::RequestHandle> handle = engine_.submit(std::move(requests[*i]));
+      handle->on_ready([&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        pending = true;
+        news.notify_one();
+      });
+      in_flight.push_back({*i, std::move(handle), {}});
+      in_flight.back().result.samples.resize(1);
     }
-  }
-  std::deque<std::pair<std::size_t, std::shared_ptr<engine::RequestHandle>>> in_flight;
-  while (!ready.empty() || !in_flight.empty()) {
-    while (!ready.empty() && static_cast<int>(in_flight.size()) < concurrency_) {
-      const std::size_t i = ready.front();
-      ready.pop_front();
-      requests[i].cache_namespace = cache_namespace_;
-      in_flight.emplace_back(i, engine_.submit(std::move(requests[i])));
+    // Deltas pushed before on_ready was set are in the queue: the scan sees them.
+    bool progressed = false;
+    for (std::size_t k = 0; k < in_flight.size();) {
+      bool ended = false;
+      while (std::optional<engine::Delta> d = in_flight[k].handle->try_next(ended)) {
+        engine::add_delta(in_flight[k].result, *d);
+        progressed = true;
+      }
+      if (!ended) {
+        ++k;
+        continue;
+      }
+      in_flight[k].handle->on_ready(nullptr);
+      results[in_flight[k].index] = read(in_flight[k].result);
+      queue.finished(in_flight[k].index);
+      if (done) done();
+      in_flight[k] = std::move(in_flight.back());
+      in_flight.pop_back();
+      progressed = true;
     }
-    auto [index, handle] = std::move(in_flight.front());
-    in_flight.pop_front();
-    results[index] = read(engine::collect(*handle, 1));
-    // A leader's followers go next: its context is in the cache now.
-    ready.insert(ready.begin(), followers[index].begin(), followers[index].end());
-    if (done) done();
+    if (progressed) continue;
+    std::unique_lock<std::mutex> lock(mutex);
+    news.wait(lock, [&] { return pending; });
+    pending = false;
   }
   return results;
 }
@@ -56,10 +96,7 @@ std::vector<Result> LocalBackend::run(std::vector<engine::Request> requests, con
 std::vector<LoglikelihoodResult> LocalBackend::loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
                                                              const std::function<void()>& done) {
   std::vector<engine::Request> batch;
-  std::vector<std::size_t> leader;
   for (const LoglikelihoodRequest& q : requests) {
-    const std::size_t i = leader.size();
-    leader.push_back(i > 0 && requests[i - 1].context == q.context ? leader[i - 1] : i);
     if (q.context.empty() || q.continuation.empty()) {
       throw_error(ErrorCode::kInvalidArgument, "a log-likelihood request needs a context and a continuation");
     }
@@ -74,7 +111,7 @@ std::vector<LoglikelihoodResult> LocalBackend::loglikelihood(const std::vector<L
     r.ignore_eos = true;
     batch.push_back(std::move(r));
   }
-  return run<LoglikelihoodResult>(std::move(batch), leader, done, [](const engine::RequestResult& result) {
+  return run<LoglikelihoodResult>(std::move(batch), done, [](const engine::RequestResult& result) {
     LoglikelihoodResult out;
     if (!result.samples.empty() && !result.samples[0].error.empty()) {
       out.error = result.samples[0].error;
@@ -96,9 +133,7 @@ std::vector<LoglikelihoodResult> LocalBackend::loglikelihood(const std::vector<L
 std::vector<GenerationResult> LocalBackend::generate(const std::vector<GenerationRequest>& requests,
                                                      const std::function<void()>& done) {
   std::vector<engine::Request> batch;
-  std::vector<std::size_t> leader;
   for (const GenerationRequest& g : requests) {
-    leader.push_back(leader.size());
     engine::Request r;
     r.prompt_ids = g.prompt;
     r.stop = g.stop;
@@ -107,7 +142,7 @@ std::vector<GenerationResult> LocalBackend::generate(const std::vector<Generatio
     r.eos_token_ids = eos_token_ids_;
     batch.push_back(std::move(r));
   }
-  return run<GenerationResult>(std::move(batch), leader, done, [](const engine::RequestResult& result) {
+  return run<GenerationResult>(std::move(batch), done, [](const engine::RequestResult& result) {
     GenerationResult out;
     if (result.samples.empty()) {
       out.error = "no sample";

@@ -1,11 +1,10 @@
 #pragma once
-// EvalBackend on the engine in this process. Requests go in order, at most
-// `concurrency` in flight. A continuation is scored with prompt logprobs
-// from where its context ends, so the prefix cache may serve the whole
-// context (Request::prompt_logprobs_from): of adjacent requests with the
-// same context (a question's choices), the first goes alone and the others
-// follow once it is done, reading the context from the cache; later
-// questions find the shared few-shot examples there too.
+// EvalBackend on the engine in this process, at most `concurrency`
+// requests in flight, in prefix_schedule.h's order. A continuation is
+// scored with prompt logprobs from where its context ends, so the prefix
+// cache may serve the whole context (Request::prompt_logprobs_from): a
+// question's later choices read it from there, and later questions the
+// shared few-shot examples.
 
 #include <memory>
 #include <string>
@@ -23,7 +22,7 @@ class LocalBackend final : public EvalBackend {
                std::int64_t max_length, std::string description, std::string cache_namespace, int concurrency);
   std::string describe() const override { return description_; }
   std::int64_t max_length() const override { return max_length_; }
-  std::vector<std::int32_t> tokenize(const std::string& text) override;
+  std::vector<std::vector<std::int32_t>> tokenize(const std::vector<std::string>& texts) override;
   std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
                                                  const std::function<void()>& done) override;
   std::vector<GenerationResult> generate(const std::vector<GenerationRequest>& requests,
@@ -31,12 +30,10 @@ class LocalBackend final : public EvalBackend {
   std::optional<CacheCounters> cache_counters() override;
 
  private:
-  // Submits requests in order with at most concurrency_ in flight; request
-  // i waits for request leader[i] to finish when that is not i itself.
-  // `read` turns each finished one into its result.
+  // Submits requests with at most concurrency_ in flight, followers after
+  // their leaders; `read` turns each finished one into its result.
   template <typename Result, typename Read>
-  std::vector<Result> run(std::vector<engine::Request> requests, const std::vector<std::size_t>& leader,
-                          const std::function<void()>& done, const Read& read);
+  std::vector<Result> run(std::vector<engine::Request> requests, const std::function<void()>& done, const Read& read);
 
   engine::Engine& engine_;
   const text::Tokenizer& tokenizer_;

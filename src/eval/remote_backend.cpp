@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/error.h"
+#include "eval/prefix_schedule.h"
 
 namespace arle::eval {
 namespace {
@@ -65,7 +66,7 @@ std::string RemoteBackend::post(bool api, const std::string& path, const std::st
   return {};
 }
 
-std::vector<std::int32_t> RemoteBackend::tokenize(const std::string& text) {
+std::vector<std::int32_t> RemoteBackend::tokenize_one(const std::string& text) const {
   std::string error;
   const std::string body =
       post(false, "/tokenize", Json{{"model", model_}, {"prompt", text}, {"add_special_tokens", false}}.dump(), error);
@@ -77,21 +78,48 @@ std::vector<std::int32_t> RemoteBackend::tokenize(const std::string& text) {
   return reply["tokens"].get<std::vector<std::int32_t>>();
 }
 
-template <typename Result, typename Request, typename Call>
-std::vector<Result> RemoteBackend::parallel(const std::vector<Request>& requests, const std::function<void()>& done,
+std::vector<std::vector<std::int32_t>> RemoteBackend::tokenize(const std::vector<std::string>& texts) {
+  // Without a schedule: texts share no computation on the server.
+  std::vector<std::size_t> alone(texts.size());
+  for (std::size_t i = 0; i < alone.size(); ++i) alone[i] = i;
+  std::string first_error;
+  std::mutex error_mutex;
+  auto tokens = parallel<std::vector<std::int32_t>>(alone, nullptr, [&](std::size_t i) {
+    try {
+      return tokenize_one(texts[i]);
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (first_error.empty()) first_error = e.what();
+      return std::vector<std::int32_t>{};
+    }
+  });
+  if (!first_error.empty()) throw_error(ErrorCode::kIo, "{}", first_error);
+  return tokens;
+}
+
+template <typename Result, typename Call>
+std::vector<Result> RemoteBackend::parallel(const std::vector<std::size_t>& leader, const std::function<void()>& done,
                                             const Call& call) {
-  std::vector<Result> results(requests.size());
-  std::atomic<std::size_t> next{0};
-  std::mutex progress;
+  std::vector<Result> results(leader.size());
+  FollowerQueue queue(leader);
+  std::mutex mutex;  // guards the queue and `done`
+  std::condition_variable changed;
   auto worker = [&] {
-    for (std::size_t i = next++; i < requests.size(); i = next++) {
-      results[i] = call(requests[i]);
-      std::lock_guard<std::mutex> lock(progress);
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      std::optional<std::size_t> i;
+      changed.wait(lock, [&] { return queue.all_finished() || (i = queue.next()).has_value(); });
+      if (!i) return;
+      lock.unlock();
+      results[*i] = call(*i);
+      lock.lock();
+      queue.finished(*i);
       if (done) done();
+      changed.notify_all();
     }
   };
   std::vector<std::thread> threads;
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(concurrency_), requests.size());
+  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(concurrency_), leader.size());
   for (std::size_t t = 0; t < n; ++t) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
   return results;
@@ -99,10 +127,17 @@ std::vector<Result> RemoteBackend::parallel(const std::vector<Request>& requests
 
 std::vector<LoglikelihoodResult> RemoteBackend::loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
                                                               const std::function<void()>& done) {
-  return parallel<LoglikelihoodResult>(requests, done, [&](const LoglikelihoodRequest& q) {
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (const LoglikelihoodRequest& q : requests) {
+    prompts.push_back(q.context);
+    prompts.back().insert(prompts.back().end(), q.continuation.begin(), q.continuation.end());
+  }
+  std::vector<const std::vector<std::int32_t>*> order;
+  for (const auto& p : prompts) order.push_back(&p);
+  return parallel<LoglikelihoodResult>(prefix_leaders(order), done, [&](std::size_t i) {
+    const LoglikelihoodRequest& q = requests[i];
+    const std::vector<std::int32_t>& prompt = prompts[i];
     LoglikelihoodResult out;
-    std::vector<std::int32_t> prompt = q.context;
-    prompt.insert(prompt.end(), q.continuation.begin(), q.continuation.end());
     const Json request{{"model", model_}, {"prompt", prompt}, {"max_tokens", 1}, {"temperature", 0},
                        {"logprobs", 1},   {"echo", true},     {"seed", seed_}};
     const std::string body = post(true, "/completions", request.dump(), out.error);
@@ -142,7 +177,10 @@ std::vector<LoglikelihoodResult> RemoteBackend::loglikelihood(const std::vector<
 
 std::vector<GenerationResult> RemoteBackend::generate(const std::vector<GenerationRequest>& requests,
                                                       const std::function<void()>& done) {
-  return parallel<GenerationResult>(requests, done, [&](const GenerationRequest& g) {
+  std::vector<const std::vector<std::int32_t>*> order;
+  for (const GenerationRequest& g : requests) order.push_back(&g.prompt);
+  return parallel<GenerationResult>(prefix_leaders(order), done, [&](std::size_t i) {
+    const GenerationRequest& g = requests[i];
     GenerationResult out;
     const Json request{{"model", model_},  {"prompt", g.prompt}, {"max_tokens", g.max_tokens},
                        {"temperature", 0}, {"stop", g.stop},     {"seed", seed_}};

@@ -6,7 +6,8 @@
 // continuation's entries of the echoed prompt logprobs are summed; greedy
 // when each token is its position's top alternative), completions with
 // temperature 0 and the task's stop strings. `concurrency` requests in
-// flight, each retried on 429/503 (http_client.h).
+// flight, in prefix_schedule.h's order, each retried on 429/503
+// (http_client.h).
 
 #include <string>
 
@@ -23,7 +24,7 @@ class RemoteBackend final : public EvalBackend {
   RemoteBackend(const std::string& base_url, std::string model, std::string api_key, int concurrency, RetryPolicy retry,
                 std::uint64_t seed);
   std::string describe() const override { return description_; }
-  std::vector<std::int32_t> tokenize(const std::string& text) override;
+  std::vector<std::vector<std::int32_t>> tokenize(const std::vector<std::string>& texts) override;
   std::int64_t max_length() const override { return max_length_; }
   std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
                                                  const std::function<void()>& done) override;
@@ -34,8 +35,12 @@ class RemoteBackend final : public EvalBackend {
   // POSTs to the API (v1 path) or the server root; the parsed JSON body of a
   // 200, else an error naming the status and the server's message.
   std::string post(bool api, const std::string& path, const std::string& body, std::string& error) const;
-  template <typename Result, typename Request, typename Call>
-  std::vector<Result> parallel(const std::vector<Request>& requests, const std::function<void()>& done,
+  std::vector<std::int32_t> tokenize_one(const std::string& text) const;
+  // Calls call(i) for each request i on concurrency_ threads, followers
+  // after their leaders (prefix_schedule.h), so the server's prefix cache
+  // serves what they share.
+  template <typename Result, typename Call>
+  std::vector<Result> parallel(const std::vector<std::size_t>& leader, const std::function<void()>& done,
                                const Call& call);
 
   HttpTarget api_, root_;

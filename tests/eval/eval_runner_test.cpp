@@ -21,8 +21,10 @@ class ScriptedBackend final : public EvalBackend {
  public:
   std::string describe() const override { return "scripted"; }
   std::int64_t max_length() const override { return length; }
-  std::vector<std::int32_t> tokenize(const std::string& text) override {
-    return std::vector<std::int32_t>(text.begin(), text.end());
+  std::vector<std::vector<std::int32_t>> tokenize(const std::vector<std::string>& texts) override {
+    std::vector<std::vector<std::int32_t>> out;
+    for (const std::string& text : texts) out.emplace_back(text.begin(), text.end());
+    return out;
   }
   std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests,
                                                  const std::function<void()>& done) override {

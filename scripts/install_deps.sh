@@ -7,6 +7,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   libpcre2-dev libutf8proc-dev libedit-dev libzstd-dev liblz4-dev libxxhash-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  bubblewrap  # the agent's tool sandbox (tests/agent/sandbox_test.cpp)
   clang
   prometheus  # promtool checks /metrics in the API tests
 )

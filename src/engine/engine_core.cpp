@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/thread_pool.h"
 #include "engine/generate.h"
 
 namespace arle::engine {
@@ -270,13 +271,30 @@ bool EngineCore::step() {
   stats_.peak_used_pages = std::max(stats_.peak_used_pages, pool_.num_pages() - pool_.free_pages());
 
   for (const ScheduledChunk& ch : chunks) cache_computed(*ch.sequence, ch);
-  for (LogitRow& use : result.rows) {
+  // Prompt logprobs, a log-softmax over the vocabulary each, on every core:
+  // an evaluation's step holds hundreds of them.
+  std::vector<std::size_t> scored;
+  for (std::size_t i = 0; i < result.rows.size(); ++i) {
+    if (result.rows[i].prompt_logprob) scored.push_back(i);
+  }
+  std::vector<TokenLogprob> prompt_scores(result.rows.size());
+  kernel_thread_pool().parallel_for(
+      static_cast<std::int64_t>(scored.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t k = begin; k < end; ++k) {
+          const LogitRow& use = result.rows[scored[static_cast<std::size_t>(k)]];
+          const Sequence& s = *use.sequence;
+          prompt_scores[scored[static_cast<std::size_t>(k)]] = token_logprob(
+              result.logits.data<float>() + use.host_row * vocab, vocab,
+              s.tokens[static_cast<std::size_t>(use.position + 1)], std::max(s.state->request.sampling.logprobs, 0));
+        }
+      });
+  for (std::size_t i = 0; i < result.rows.size(); ++i) {
+    LogitRow& use = result.rows[i];
     Sequence& s = *use.sequence;
     const float* row = use.host_row >= 0 ? result.logits.data<float>() + use.host_row * vocab : nullptr;
     const std::int64_t p = use.position;
     if (use.prompt_logprob && static_cast<std::int64_t>(s.state->prompt_logprobs.size()) == p + 1) {
-      s.state->prompt_logprobs.emplace_back(token_logprob(row, vocab, s.tokens[static_cast<std::size_t>(p + 1)],
-                                                          std::max(s.state->request.sampling.logprobs, 0)));
+      s.state->prompt_logprobs.emplace_back(std::move(prompt_scores[i]));
     }
     if (!use.sample) continue;
     // Sample 0 finished its prompt: its siblings start from the same pages

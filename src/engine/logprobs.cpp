@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 namespace arle::engine {
 
@@ -14,14 +13,27 @@ TokenLogprob token_logprob(const float* logits, std::int64_t vocab, std::int32_t
   auto logprob = [&](std::int64_t i) { return static_cast<float>(static_cast<double>(logits[i]) - log_norm); };
 
   TokenLogprob out{token, logprob(token), {}};
-  const auto n = static_cast<std::int64_t>(std::min<std::int64_t>(std::max(top_n, 0), vocab));
-  if (n > 0) {
+  const auto n = static_cast<std::size_t>(std::min<std::int64_t>(std::max(top_n, 0), vocab));
+  if (n > 64) {  // many alternatives (tests, small vocabularies): sort
     std::vector<std::int32_t> ids(static_cast<std::size_t>(vocab));
-    std::iota(ids.begin(), ids.end(), 0);
-    std::partial_sort(ids.begin(), ids.begin() + n, ids.end(), [&](std::int32_t a, std::int32_t b) {
-      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-    });
-    for (std::int64_t i = 0; i < n; ++i) out.top.push_back({ids[i], logprob(ids[i])});
+    for (std::int64_t i = 0; i < vocab; ++i) ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i);
+    std::partial_sort(
+        ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
+        [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    for (std::size_t i = 0; i < n; ++i) out.top.push_back({ids[i], logprob(ids[i])});
+  } else if (n > 0) {
+    // One pass keeping the best n ids, highest logit first and the lower id
+    // first on ties (ids arrive ascending, so a tie never displaces).
+    std::vector<std::int32_t> best;
+    best.reserve(n + 1);
+    for (std::int64_t i = 0; i < vocab; ++i) {
+      if (best.size() == n && !(logits[i] > logits[best.back()])) continue;
+      auto at = std::upper_bound(best.begin(), best.end(), logits[i],
+                                 [&](float value, std::int32_t id) { return value > logits[id]; });
+      best.insert(at, static_cast<std::int32_t>(i));
+      if (best.size() > n) best.pop_back();
+    }
+    for (std::int32_t id : best) out.top.push_back({id, logprob(id)});
   }
   return out;
 }

@@ -62,6 +62,8 @@ class Scheduler {
   // position `s->computed` falls in writable. False when pages ran out.
   bool ensure_pages(Sequence* s, std::int64_t upto);
   std::int32_t allocate_page();
+  // How many cached pages to evict when the pool is out of pages.
+  std::int64_t eviction_batch() const;
   // Rows of `s` to run this step within `budget`.
   std::int64_t chunk_rows(const Sequence* s, std::int64_t budget) const;
   // A recurrent-state slot for a sequence, evicting cached snapshots when

@@ -36,10 +36,13 @@ struct GenerationResult {
   std::string error;
 };
 
-// Prefix-cache counters of a local engine: prompt tokens looked up, and
-// served from the cache.
-struct CacheCounters {
+// Counters of a local engine, to see where an evaluation's time went:
+// prompt tokens looked up in the prefix cache and served from it, engine
+// steps and the rows they computed, and the steps' wall time by part.
+struct EngineCounters {
   std::int64_t queried = 0, hit = 0;
+  std::int64_t steps = 0, rows = 0;
+  double schedule_seconds = 0, model_seconds = 0, output_seconds = 0;
 };
 
 class EvalBackend {
@@ -56,7 +59,7 @@ class EvalBackend {
                                                          const std::function<void()>& done) = 0;
   virtual std::vector<GenerationResult> generate(const std::vector<GenerationRequest>& requests,
                                                  const std::function<void()>& done) = 0;
-  virtual std::optional<CacheCounters> cache_counters() { return std::nullopt; }
+  virtual std::optional<EngineCounters> engine_counters() { return std::nullopt; }
 };
 
 }  // namespace arle::eval

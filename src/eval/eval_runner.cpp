@@ -399,7 +399,7 @@ Json run_eval(EvalBackend& backend, const EvalOptions& o, const EvalProgress& pr
     if (progress) progress(done_count, total);
   };
   const auto set_total = [&](std::int64_t n) { total = n; };
-  const std::optional<CacheCounters> cache_before = backend.cache_counters();
+  const std::optional<EngineCounters> before = backend.engine_counters();
   const auto start = Clock::now();
   TaskRun run;
   if (o.task == "mmlu") {
@@ -414,12 +414,17 @@ Json run_eval(EvalBackend& backend, const EvalOptions& o, const EvalProgress& pr
               {"questions", run.questions},
               {"requests", run.requests},
               {"questions_per_second", seconds > 0 ? static_cast<double>(run.questions) / seconds : 0.0}};
-  if (const std::optional<CacheCounters> after = backend.cache_counters(); after && cache_before) {
-    const std::int64_t queried = after->queried - cache_before->queried, hit = after->hit - cache_before->hit;
+  if (const std::optional<EngineCounters> after = backend.engine_counters(); after && before) {
+    const std::int64_t queried = after->queried - before->queried, hit = after->hit - before->hit;
     timing["prefix_cache"] = {
         {"queried_tokens", queried},
         {"hit_tokens", hit},
         {"hit_rate", queried > 0 ? static_cast<double>(hit) / static_cast<double>(queried) : 0.0}};
+    timing["engine"] = {{"steps", after->steps - before->steps},
+                        {"rows", after->rows - before->rows},
+                        {"schedule_seconds", after->schedule_seconds - before->schedule_seconds},
+                        {"model_seconds", after->model_seconds - before->model_seconds},
+                        {"output_seconds", after->output_seconds - before->output_seconds}};
   }
   Json config{{"task", o.task},
               {"backend", backend.describe()},
@@ -464,6 +469,13 @@ std::string summary_table(const Json& report) {
                      t.at("seconds").get<double>(), t.at("questions_per_second").get<double>());
   if (t.contains("prefix_cache")) {
     out += fmt::format("; prefix cache hit rate {:.1f}%", 100.0 * t.at("prefix_cache").at("hit_rate").get<double>());
+  }
+  if (t.contains("engine")) {
+    const Json& e = t.at("engine");
+    out += fmt::format("\nengine: {} steps, {} rows; model {:.1f} s, scheduling {:.1f} s, outputs {:.1f} s",
+                       e.at("steps").get<std::int64_t>(), e.at("rows").get<std::int64_t>(),
+                       e.at("model_seconds").get<double>(), e.at("schedule_seconds").get<double>(),
+                       e.at("output_seconds").get<double>());
   }
   return out + "\n";
 }

@@ -155,9 +155,10 @@ std::vector<GenerationResult> LocalBackend::generate(const std::vector<Generatio
   });
 }
 
-std::optional<CacheCounters> LocalBackend::cache_counters() {
+std::optional<EngineCounters> LocalBackend::engine_counters() {
   const engine::EngineStats stats = engine_.stats();
-  return CacheCounters{stats.cache_queried_tokens, stats.cache_hit_tokens};
+  return EngineCounters{stats.cache_queried_tokens, stats.cache_hit_tokens, stats.steps,         stats.rows,
+                        stats.schedule_seconds,     stats.model_seconds,    stats.output_seconds};
 }
 
 }  // namespace arle::eval

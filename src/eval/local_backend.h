@@ -27,7 +27,7 @@ class LocalBackend final : public EvalBackend {
                                                  const std::function<void()>& done) override;
   std::vector<GenerationResult> generate(const std::vector<GenerationRequest>& requests,
                                          const std::function<void()>& done) override;
-  std::optional<CacheCounters> cache_counters() override;
+  std::optional<EngineCounters> engine_counters() override;
 
  private:
   // Submits requests with at most concurrency_ in flight, followers after

@@ -289,6 +289,27 @@ __device__ __forceinline__ void copy_rows(float* dst, int dst_ld, const Scratch&
   }
 }
 
+// acc[r] += sign * A[row r] . B[:, lane] for the warp's rows r, over
+// count (a multiple of 4) entries in ascending order, as the CPU sums.
+// A's rows are lda apart; B is [count][kTileColumns]. sign is +1 or -1,
+// so the products are exact negations.
+__device__ __forceinline__ void accumulate_rows_times_column(const float* A, int lda, const float* B, int count,
+                                                             float sign, int warp, int lane,
+                                                             float (&acc)[kRowsPerWarp]) {
+  for (int a = 0; a < count; a += 4) {
+    const float b0 = B[a * kTileColumns + lane], b1 = B[(a + 1) * kTileColumns + lane];
+    const float b2 = B[(a + 2) * kTileColumns + lane], b3 = B[(a + 3) * kTileColumns + lane];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const float4 x = load4(A + (warp * kRowsPerWarp + r) * lda + a);
+      acc[r] = acc[r] + (sign * x.x) * b0;
+      acc[r] = acc[r] + (sign * x.y) * b1;
+      acc[r] = acc[r] + (sign * x.z) * b2;
+      acc[r] = acc[r] + (sign * x.w) * b3;
+    }
+  }
+}
+
 __global__ void __launch_bounds__(kThreads, 1)
     chunk_state_kernel(int value_heads, StateRows rows, Scratch sc, float* state, float* out, std::int64_t ldo) {
   extern __shared__ float4 shared4[];
@@ -354,18 +375,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) acc[r] = m.u[(warp * kRowsPerWarp + r) * kTileColumns + lane];
-    for (int a = 0; a < dk; a += 4) {
-      const float s0 = m.s[a * kTileColumns + lane], s1 = m.s[(a + 1) * kTileColumns + lane];
-      const float s2 = m.s[(a + 2) * kTileColumns + lane], s3 = m.s[(a + 3) * kTileColumns + lane];
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const float4 w = load4(m.w + (warp * kRowsPerWarp + r) * dk + a);
-        acc[r] = acc[r] + (-w.x) * s0;
-        acc[r] = acc[r] + (-w.y) * s1;
-        acc[r] = acc[r] + (-w.z) * s2;
-        acc[r] = acc[r] + (-w.w) * s3;
-      }
-    }
+    accumulate_rows_times_column(m.w, dk, m.s, dk, -1.0f, warp, lane, acc);
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int i = warp * kRowsPerWarp + r;  // rows past n are zero (W and U were zero-filled)
@@ -379,30 +389,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) acc[r] = 0.0f;
-    for (int a = 0; a < dk; a += 4) {
-      const float s0 = m.s[a * kTileColumns + lane], s1 = m.s[(a + 1) * kTileColumns + lane];
-      const float s2 = m.s[(a + 2) * kTileColumns + lane], s3 = m.s[(a + 3) * kTileColumns + lane];
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const float4 q = load4(m.q + (warp * kRowsPerWarp + r) * dk + a);
-        acc[r] = acc[r] + q.x * s0;
-        acc[r] = acc[r] + q.y * s1;
-        acc[r] = acc[r] + q.z * s2;
-        acc[r] = acc[r] + q.w * s3;
-      }
-    }
-    for (int j = 0; j < n; j += 4) {  // P is 0 past the diagonal and V' past n
-      const float v0 = m.vp[j * kTileColumns + lane], v1 = m.vp[(j + 1) * kTileColumns + lane];
-      const float v2 = m.vp[(j + 2) * kTileColumns + lane], v3 = m.vp[(j + 3) * kTileColumns + lane];
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const float4 p = load4(m.p + (warp * kRowsPerWarp + r) * kChunk + j);
-        acc[r] = acc[r] + p.x * v0;
-        acc[r] = acc[r] + p.y * v1;
-        acc[r] = acc[r] + p.z * v2;
-        acc[r] = acc[r] + p.w * v3;
-      }
-    }
+    accumulate_rows_times_column(m.q, dk, m.s, dk, 1.0f, warp, lane, acc);
+    // P is 0 past the diagonal and V' past n; n rounded up to 4 reads zeros.
+    accumulate_rows_times_column(m.p, kChunk, m.vp, (n + 3) / 4 * 4, 1.0f, warp, lane, acc);
     if (active) {
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r) {

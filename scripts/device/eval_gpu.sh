@@ -5,6 +5,8 @@
 # a few concurrencies, the whole MMLU test split (14,042 questions) on the
 # local engine, then through `arle serve` and the remote path, and how far
 # the local and remote scores differ. Logs and reports land in $OUT.
+# LIMIT=N runs local and remote on N questions a subject instead (the remote
+# path scores every prompt position: echo with logprobs, as lm-eval asks).
 # usage: scripts/device/eval_gpu.sh [cross|sweep|local|remote]...  (default: all four)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +21,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/gpu.t
 [ -d $model ] || python3 scripts/device/random_model.py tests/fixtures/configs/Qwen3-0.6B tests/fixtures/models/qwen3-tiny \
   $model 2>&1 | grep -v -i warn | tail -1
 summary=()
+limit=()
+[ -n "${LIMIT:-}" ] && limit=(--limit "$LIMIT")
 for step in "${steps[@]}"; do
   case $step in
     cross)
@@ -32,8 +36,8 @@ for step in "${steps[@]}"; do
       done ;;
     local)
       /usr/bin/time -v $arle --log-level info eval mmlu --backend cuda --model-path $model \
-        --concurrency "${CONCURRENCY:-256}" --output "$out/mmlu_local.json" > "$out/mmlu_local.log" 2>&1
-      summary+=("whole MMLU, local: exit $? $(tail -1 "$out/mmlu_local.log" | head -c 0)$(grep questions/s "$out/mmlu_local.log")"
+        "${limit[@]}" --concurrency "${CONCURRENCY:-128}" --output "$out/mmlu_local.json" > "$out/mmlu_local.log" 2>&1
+      summary+=("MMLU ${LIMIT:+(limit $LIMIT) }local: exit $? $(tail -1 "$out/mmlu_local.log" | head -c 0)$(grep questions/s "$out/mmlu_local.log")"
                 "  peak RSS: $(grep 'Maximum resident' "$out/mmlu_local.log")") ;;
     remote)
       $arle --log-level warn serve --backend cuda --model-path $model --port 8123 --served-model-name qwen3-0.6b \
@@ -44,8 +48,8 @@ for step in "${steps[@]}"; do
         sleep 1
       done
       $arle --log-level warn eval mmlu --base-url http://127.0.0.1:8123/v1 --model qwen3-0.6b \
-        --concurrency "${REMOTE_CONCURRENCY:-128}" --output "$out/mmlu_remote.json" > "$out/mmlu_remote.log" 2>&1
-      summary+=("whole MMLU, remote: exit $? $(grep questions/s "$out/mmlu_remote.log")")
+        "${limit[@]}" --concurrency "${REMOTE_CONCURRENCY:-128}" --output "$out/mmlu_remote.json" > "$out/mmlu_remote.log" 2>&1
+      summary+=("MMLU ${LIMIT:+(limit $LIMIT) }remote: exit $? $(grep questions/s "$out/mmlu_remote.log")")
       kill $server; wait $server 2>/dev/null
       if [ -f "$out/mmlu_local.json" ]; then
         summary+=("local vs remote: $(python3 - "$out/mmlu_local.json" "$out/mmlu_remote.json" <<'PY'

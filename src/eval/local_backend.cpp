@@ -51,6 +51,17 @@ std::vector<Result> LocalBackend::run(std::vector<engine::Request> requests, con
   std::mutex mutex;
   std::condition_variable news;
   bool pending = false;
+  // Should reading a result throw, the engine must not call into this frame
+  // after it is gone: the handles still in flight drop the callback and stop.
+  struct Unhook {
+    std::vector<InFlight>& in_flight;
+    ~Unhook() {
+      for (InFlight& f : in_flight) {
+        f.handle->on_ready(nullptr);
+        f.handle->cancel();
+      }
+    }
+  } unhook{in_flight};
   while (!queue.all_finished()) {
     while (static_cast<int>(in_flight.size()) < concurrency_) {
       const std::optional<std::size_t> i = queue.next();

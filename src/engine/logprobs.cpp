@@ -14,14 +14,7 @@ TokenLogprob token_logprob(const float* logits, std::int64_t vocab, std::int32_t
 
   TokenLogprob out{token, logprob(token), {}};
   const auto n = static_cast<std::size_t>(std::min<std::int64_t>(std::max(top_n, 0), vocab));
-  if (n > 64) {  // many alternatives (tests, small vocabularies): sort
-    std::vector<std::int32_t> ids(static_cast<std::size_t>(vocab));
-    for (std::int64_t i = 0; i < vocab; ++i) ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i);
-    std::partial_sort(
-        ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
-        [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-    for (std::size_t i = 0; i < n; ++i) out.top.push_back({ids[i], logprob(ids[i])});
-  } else if (n > 0) {
+  if (n > 0) {
     // One pass keeping the best n ids, highest logit first and the lower id
     // first on ties (ids arrive ascending, so a tie never displaces).
     std::vector<std::int32_t> best;

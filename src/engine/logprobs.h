@@ -13,7 +13,9 @@ namespace arle::engine {
 using model::TokenAlternative;
 using model::TokenLogprob;
 
-// log_softmax computed once per row; top N (0 <= N <= vocab) alternatives.
+// log_softmax computed once per row; top N (0 <= N <= vocab) alternatives,
+// found in one pass over the row at O(vocab * N) worst case: for the small N
+// the API allows (SamplingParams: at most 20).
 TokenLogprob token_logprob(const float* logits, std::int64_t vocab, std::int32_t token, int top_n);
 
 }  // namespace arle::engine

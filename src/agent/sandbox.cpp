@@ -218,12 +218,16 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
         output.close_read();  // EOF: nothing in the tree holds the pipe any more
       }
     }
-    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+    siginfo_t info{};
+    if (!exited && ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      // Background children of a finished command go with it; their pipe
+      // ends close, so the reads above see EOF. The group is killed before
+      // the command is reaped: until then its id cannot be reused.
+      kill_group();
+      ::waitpid(pid, &status, 0);
       exited = true;
       exited_at = Clock::now();
-      // Background children of a finished command go with it; their pipe
-      // ends close, so the reads above see EOF.
-      kill_group();
     }
     if (exited && output.read < 0) break;
     if (nfds == 0) ::usleep(20000);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -132,21 +133,21 @@ bool bubblewrap_works() {
   return works;
 }
 
-SandboxResult run_sandboxed(const std::vector<std::string>& command, const SandboxConfig& config,
-                            const std::optional<std::string>& input, const std::atomic<bool>* cancel) {
+SpawnedProcess spawn_sandboxed(const std::vector<std::string>& command, const SandboxConfig& config,
+                               const ChildFds& fds) {
   if (command.empty()) throw_error(ErrorCode::kInvalidArgument, "run_sandboxed: empty command");
   std::error_code ec;
   if (!fs::is_directory(config.workdir, ec)) {
     throw_error(ErrorCode::kNotFound, "tool working directory {} does not exist", config.workdir.string());
   }
   const fs::path workdir = fs::absolute(config.workdir);
-  SandboxResult result;
+  SpawnedProcess spawned;
   std::vector<std::string> argv = command;
   if (config.isolation != Isolation::kNone) {
     if (bubblewrap_works()) {
       argv = bubblewrap_prefix(*find_executable("bwrap"), workdir);
       argv.insert(argv.end(), command.begin(), command.end());
-      result.isolated = true;
+      spawned.isolated = true;
     } else if (config.isolation == Isolation::kBubblewrap) {
       throw_error(ErrorCode::kUnsupported,
                   "tools must run isolated, but bubblewrap is missing or cannot create namespaces here "
@@ -155,17 +156,15 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
   }
   const std::optional<std::string> executable = find_executable(argv[0]);
   if (!executable) {
-    result.exit_code = 127;
-    result.output = fmt::format("{}: command not found", argv[0]);
-    return result;
+    spawned.failure = fmt::format("{}: command not found", argv[0]);
+    return spawned;
   }
   // Everything the child needs is built before fork: after it, only
   // async-signal-safe calls.
   std::vector<std::string> environment = tool_environment(workdir);
   std::vector<char*> c_argv = c_strings(argv), c_env = c_strings(environment);
-  Pipe output, stdin_pipe, exec_error;
+  Pipe exec_error;
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const auto start = Clock::now();
   const pid_t pid = ::fork();
   if (pid < 0) {
     if (null_fd >= 0) ::close(null_fd);
@@ -176,18 +175,63 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
     set_limit(RLIMIT_AS, config.limits.memory_bytes);
     set_limit(RLIMIT_CPU, config.limits.cpu_seconds);
     set_limit(RLIMIT_FSIZE, config.limits.file_bytes);
-    ::dup2(input ? stdin_pipe.read : null_fd, 0);
-    ::dup2(output.write, 1);
-    ::dup2(output.write, 2);
+    // Extra fds go above any target number first, so no dup2 below
+    // overwrites a source still to be moved.
+    int moved[8];
+    const std::size_t extras = std::min<std::size_t>(fds.extra.size(), 8);
+    for (std::size_t i = 0; i < extras; ++i) moved[i] = ::fcntl(fds.extra[i].first, F_DUPFD_CLOEXEC, 64);
+    ::dup2(fds.stdin_fd >= 0 ? fds.stdin_fd : null_fd, 0);
+    ::dup2(fds.output_fd, 1);
+    ::dup2(fds.output_fd, 2);
+    for (std::size_t i = 0; i < extras; ++i) ::dup2(moved[i], fds.extra[i].second);  // dup2 clears CLOEXEC
     if (::chdir(workdir.c_str()) == 0) ::execve(executable->c_str(), c_argv.data(), c_env.data());
     const int error = errno;
     [[maybe_unused]] const ssize_t n = ::write(exec_error.write, &error, sizeof error);
     ::_exit(127);
   }
   if (null_fd >= 0) ::close(null_fd);
+  exec_error.close_write();
+  // Returns 0 bytes once exec succeeded (the pipe is close-on-exec).
+  int exec_errno = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(exec_error.read, &exec_errno, sizeof exec_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof exec_errno) {
+    ::waitpid(pid, nullptr, 0);
+    spawned.failure = fmt::format("{}: cannot run: {}", argv[0], std::strerror(exec_errno));
+    return spawned;
+  }
+  spawned.pid = pid;
+  return spawned;
+}
+
+int kill_and_reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+SandboxResult run_sandboxed(const std::vector<std::string>& command, const SandboxConfig& config,
+                            const std::optional<std::string>& input, const std::atomic<bool>* cancel) {
+  Pipe output, stdin_pipe;
+  ChildFds fds;
+  fds.stdin_fd = input ? stdin_pipe.read : -1;
+  fds.output_fd = output.write;
+  const auto start = Clock::now();
+  const SpawnedProcess spawned = spawn_sandboxed(command, config, fds);
+  SandboxResult result;
+  result.isolated = spawned.isolated;
+  if (spawned.pid < 0) {
+    result.exit_code = 127;
+    result.output = spawned.failure;
+    return result;
+  }
+  const pid_t pid = spawned.pid;
   output.close_write();
   stdin_pipe.close_read();
-  exec_error.close_write();
   if (!input) stdin_pipe.close_write();
 
   OutputCapture capture(config.limits.output_bytes);
@@ -198,19 +242,18 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
   int status = 0;
   bool exited = false;
   Clock::time_point exited_at;
-  auto kill_group = [&] { ::kill(-pid, SIGKILL); };
   char buffer[65536];
   for (;;) {
-    pollfd fds[2] = {{output.read, POLLIN, 0}, {stdin_pipe.write, POLLOUT, 0}};
+    pollfd fds_to_poll[2] = {{output.read, POLLIN, 0}, {stdin_pipe.write, POLLOUT, 0}};
     const int nfds = output.read < 0 ? 0 : (stdin_pipe.write >= 0 ? 2 : 1);
-    if (nfds > 0) ::poll(fds, static_cast<nfds_t>(nfds), 20);
-    if (nfds > 1 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+    if (nfds > 0) ::poll(fds_to_poll, static_cast<nfds_t>(nfds), 20);
+    if (nfds > 1 && (fds_to_poll[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
       const ssize_t n = ::write(stdin_pipe.write, input->data() + written, input->size() - written);
       if (n > 0) written += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN) written = input->size();  // the tool closed its stdin
       if (written == input->size()) stdin_pipe.close_write();
     }
-    if (output.read >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (output.read >= 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       const ssize_t n = ::read(output.read, buffer, sizeof buffer);
       if (n > 0) {
         capture.append(std::string_view(buffer, static_cast<std::size_t>(n)));
@@ -224,8 +267,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
       // Background children of a finished command go with it; their pipe
       // ends close, so the reads above see EOF. The group is killed before
       // the command is reaped: until then its id cannot be reused.
-      kill_group();
-      ::waitpid(pid, &status, 0);
+      status = kill_and_reap(pid);
       exited = true;
       exited_at = Clock::now();
     }
@@ -234,8 +276,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
     const bool stop = cancel && cancel->load();
     if (!exited && (stop || Clock::now() >= deadline)) {
       (stop ? result.cancelled : result.timed_out) = true;
-      kill_group();
-      ::waitpid(pid, &status, 0);
+      status = kill_and_reap(pid);
       exited = true;
       exited_at = Clock::now();
     }
@@ -244,12 +285,6 @@ SandboxResult run_sandboxed(const std::vector<std::string>& command, const Sandb
     if (exited && Clock::now() >= exited_at + std::chrono::seconds(1)) break;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  int exec_errno = 0;
-  if (::read(exec_error.read, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
-    result.exit_code = 127;
-    result.output = fmt::format("{}: cannot run: {}", argv[0], std::strerror(exec_errno));
-    return result;
-  }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   result.output = capture.text();

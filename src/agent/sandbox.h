@@ -8,11 +8,14 @@
 // working directory and a private /tmp writable, no network and its own PID
 // namespace; without it, that isolation is missing and `isolated` says so.
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace arle::agent {
@@ -61,5 +64,24 @@ bool bubblewrap_works();
 SandboxResult run_sandboxed(const std::vector<std::string>& argv, const SandboxConfig& config,
                             const std::optional<std::string>& input = std::nullopt,
                             const std::atomic<bool>* cancel = nullptr);
+
+// Lower level, for a tool that keeps a process alive between calls (the
+// python tool): starts argv in the sandbox with `stdin_fd` (-1: /dev/null)
+// as stdin, `output_fd` as stdout and stderr, and each `extra` pair's first
+// fd as the second's number. The process leads its own process group.
+struct ChildFds {
+  int stdin_fd = -1;
+  int output_fd = -1;
+  std::vector<std::pair<int, int>> extra;
+};
+struct SpawnedProcess {
+  pid_t pid = -1;         // -1 when it could not start
+  bool isolated = false;  // under bubblewrap
+  std::string failure;    // why it could not start ("python3: command not found")
+};
+// Throws as run_sandboxed does.
+SpawnedProcess spawn_sandboxed(const std::vector<std::string>& argv, const SandboxConfig& config, const ChildFds& fds);
+// SIGKILLs the process's whole group, then reaps the process: its wait status.
+int kill_and_reap(pid_t pid);
 
 }  // namespace arle::agent

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "scratch_dir.h"
 
 namespace arle::agent {
 namespace {
@@ -26,30 +27,17 @@ namespace fs = std::filesystem;
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workdir_ = fs::temp_directory_path() / fmt::format("arle_sandbox_test_{}_{}", ::getpid(), counter_++);
-    fs::remove_all(workdir_);
-    fs::create_directories(workdir_);
     config_.workdir = workdir_;
     config_.isolation = Isolation::kNone;
     config_.limits.timeout_seconds = 10;
   }
-  void TearDown() override { fs::remove_all(workdir_); }
 
   SandboxResult shell(const std::string& script, const std::optional<std::string>& input = std::nullopt) {
     return run_sandboxed({"bash", "-c", script}, config_, input);
   }
-  void require_bubblewrap() {
-    const char* required = std::getenv("ARLE_REQUIRE_BWRAP");
-    if (!bubblewrap_works()) {
-      if (required && std::string(required) == "1") FAIL() << "ARLE_REQUIRE_BWRAP=1 but bubblewrap cannot run here";
-      GTEST_SKIP() << "bubblewrap cannot run here";
-    }
-    config_.isolation = Isolation::kBubblewrap;
-  }
-
-  fs::path workdir_;
+  ScratchDir scratch_{"sandbox_test"};
+  const fs::path workdir_ = scratch_.path();
   SandboxConfig config_;
-  static inline int counter_ = 0;
 };
 
 // Processes whose command line holds `marker`.
@@ -155,7 +143,8 @@ TEST_F(SandboxTest, BadCommandsAndWorkdirsAreClear) {
 }
 
 TEST_F(SandboxTest, BubblewrapKeepsTheSystemReadOnlyAndTmpPrivate) {
-  require_bubblewrap();
+  ARLE_REQUIRE_BUBBLEWRAP();
+  config_.isolation = Isolation::kBubblewrap;
   const SandboxResult r = shell(
       "echo kept > result.txt && echo made > /tmp/inner && cat /tmp/inner; "
       "if echo x > /usr/arle_sandbox_probe 2>/dev/null; then echo WROTE_USR; fi; "
@@ -171,7 +160,8 @@ TEST_F(SandboxTest, BubblewrapKeepsTheSystemReadOnlyAndTmpPrivate) {
 }
 
 TEST_F(SandboxTest, BubblewrapHasNoNetwork) {
-  require_bubblewrap();
+  ARLE_REQUIRE_BUBBLEWRAP();
+  config_.isolation = Isolation::kBubblewrap;
   // A listener on the host's loopback: reachable without the sandbox, not inside it.
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -192,7 +182,8 @@ TEST_F(SandboxTest, BubblewrapHasNoNetwork) {
 }
 
 TEST_F(SandboxTest, BubblewrapTimeoutKillsTheTree) {
-  require_bubblewrap();
+  ARLE_REQUIRE_BUBBLEWRAP();
+  config_.isolation = Isolation::kBubblewrap;
   config_.limits.timeout_seconds = 0.5;
   const std::string marker = fmt::format("63.{}", ::getpid());
   const SandboxResult r = shell("sleep " + marker + " & sleep " + marker);

@@ -159,6 +159,22 @@ TurnOutput LocalChatBackend::complete(const Json& messages, const Json& tools, c
     out.error = e.what();
     return out;
   }
+  // A turn may use a quarter of the context (at least 256 tokens) unless
+  // --max-tokens says otherwise: a model that never stops cannot fill it.
+  const std::int64_t turn_tokens =
+      settings.max_tokens > 0 ? settings.max_tokens : std::max<std::int64_t>(256, model_.max_model_len / 4);
+  if (!model_.chat_template) {
+    // Plain continuation slides: the oldest text goes (the BOS stays).
+    const auto keep = std::max<std::int64_t>(1, model_.max_model_len - std::min(turn_tokens, model_.max_model_len / 2));
+    auto& ids = request.prompt_ids;
+    if (static_cast<std::int64_t>(ids.size()) > keep) {
+      const bool bos = model_.tokenizer->bos_id() && !ids.empty() && ids[0] == *model_.tokenizer->bos_id();
+      std::vector<std::int32_t> kept;
+      if (bos) kept.push_back(ids[0]);
+      kept.insert(kept.end(), ids.end() - (keep - (bos ? 1 : 0)), ids.end());
+      ids = std::move(kept);
+    }
+  }
   const auto prompt_tokens = static_cast<std::int64_t>(request.prompt_ids.size());
   const std::int64_t room = model_.max_model_len - prompt_tokens;
   if (room <= 0) {
@@ -167,7 +183,7 @@ TurnOutput LocalChatBackend::complete(const Json& messages, const Json& tools, c
                             prompt_tokens, model_.max_model_len);
     return out;
   }
-  request.max_tokens = settings.max_tokens > 0 ? std::min(settings.max_tokens, room) : room;
+  request.max_tokens = std::min(turn_tokens, room);
   request.eos_token_ids = model_.eos_token_ids;
   request.cache_namespace = model_.cache_namespace;
   last_prompt_ids_ = request.prompt_ids;

@@ -13,7 +13,11 @@
 // cache serves what still matches.
 //
 // A model without a chat template (the bundled stories260K) gets plain
-// continuation: the messages' texts joined by newlines, no tools.
+// continuation: the messages' texts joined by newlines, no tools; when that
+// outgrows the context, the oldest tokens slide out.
+//
+// A turn generates at most GenerationSettings::max_tokens, by default a
+// quarter of the context (at least 256 tokens).
 
 #include <cstdint>
 #include <string>

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "agent/sandbox.h"
 #include "arle_version.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
@@ -29,17 +30,6 @@ struct Checks {
     list.push_back({{"code", code}, {"status", status}, {"message", message}});
   }
 };
-
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (!path) return false;
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((std::filesystem::path(dir) / program).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
 
 std::string bytes_text(std::uint64_t bytes) { return human_bytes(static_cast<double>(bytes)); }
 
@@ -87,11 +77,13 @@ json cuda_section(Checks& checks) {
   if (!probe.compiled) {
     checks.add("cuda.backend", "skip", "CPU-only build; configure with --preset cuda for the GPU backend");
   } else if (probe.gpus.empty()) {
-    checks.add("cuda.backend", "warn", fmt::format("CUDA backend compiled in but no GPU is usable: {}",
-                                                   probe.error.empty() ? "no devices" : probe.error));
+    checks.add("cuda.backend", "warn",
+               fmt::format("CUDA backend compiled in but no GPU is usable: {}",
+                           probe.error.empty() ? "no devices" : probe.error));
   } else {
-    checks.add("cuda.backend", "ok", fmt::format("{} GPU(s), CUDA runtime {}, driver {}", probe.gpus.size(),
-                                                 probe.runtime_version, probe.driver_version));
+    checks.add("cuda.backend", "ok",
+               fmt::format("{} GPU(s), CUDA runtime {}, driver {}", probe.gpus.size(), probe.runtime_version,
+                           probe.driver_version));
   }
   return {{"compiled", probe.compiled},
           {"runtime_version", probe.runtime_version},
@@ -150,22 +142,37 @@ json model_section(const std::optional<std::string>& model_path, Checks& checks)
                fmt::format("the model needs about {} as float32 but only {} of RAM is available", bytes_text(needed),
                            bytes_text(available)));
   } else {
-    checks.add("memory.model", "ok", fmt::format("about {} needed as float32, {} available", bytes_text(needed), bytes_text(available)));
+    checks.add("memory.model", "ok",
+               fmt::format("about {} needed as float32, {} available", bytes_text(needed), bytes_text(available)));
   }
   return model;
 }
 
 void tools_checks(Checks& checks) {
-  // The local agent's tools run python3 and /bin/sh.
-  if (on_path("python3")) {
-    checks.add("tools.python", "ok", "python3 found on PATH");
+  // The local agent's tools run python3 and bash from the sandbox's PATH.
+  auto on_tool_path = [](const char* name) {
+    for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
+      if (::access((std::string(dir) + name).c_str(), X_OK) == 0) return true;
+    }
+    return false;
+  };
+  if (on_tool_path("python3")) {
+    checks.add("tools.python", "ok", "python3 found in /usr/local/bin, /usr/bin or /bin");
   } else {
-    checks.add("tools.python", "warn", "python3 not on PATH: the agent's python tool will be unavailable");
+    checks.add("tools.python", "warn",
+               "no python3 in /usr/local/bin, /usr/bin or /bin: the agent's python tool will fail");
   }
-  if (::access("/bin/sh", X_OK) == 0) {
-    checks.add("tools.shell", "ok", "/bin/sh is executable");
+  if (on_tool_path("bash")) {
+    checks.add("tools.shell", "ok", "bash found");
   } else {
-    checks.add("tools.shell", "warn", "/bin/sh missing: the agent's shell tool will be unavailable");
+    checks.add("tools.shell", "warn", "no bash in /usr/local/bin, /usr/bin or /bin: the agent's shell tool will fail");
+  }
+  if (agent::bubblewrap_works()) {
+    checks.add("tools.sandbox", "ok", "bubblewrap isolates tool calls: read-only system, private /tmp, no network");
+  } else {
+    checks.add("tools.sandbox", "warn",
+               "bubblewrap is missing or cannot create namespaces here: tool calls run UNISOLATED, with only "
+               "rlimits, a timeout and a scrubbed environment (apt-get install bubblewrap)");
   }
 }
 
@@ -219,7 +226,8 @@ std::string render_doctor_text(const json& r) {
                      bytes_text(s["ram"]["available_bytes"].get<std::uint64_t>()));
   for (const auto& g : r["cuda"]["gpus"]) {
     out += fmt::format("gpu {}: {}, compute {}, {} ({} free)\n", g["index"].get<int>(), g["name"].get<std::string>(),
-                       g["compute_capability"].get<std::string>(), bytes_text(g["memory_total_bytes"].get<std::uint64_t>()),
+                       g["compute_capability"].get<std::string>(),
+                       bytes_text(g["memory_total_bytes"].get<std::uint64_t>()),
                        bytes_text(g["memory_free_bytes"].get<std::uint64_t>()));
   }
   const json& m = r["model"];

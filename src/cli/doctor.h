@@ -3,7 +3,6 @@
 // model a command would run on. docs/doctor.md documents the JSON schema.
 
 #include <nlohmann/json_fwd.hpp>
-
 #include <optional>
 #include <string>
 

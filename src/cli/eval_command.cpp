@@ -65,7 +65,7 @@ int run_eval_command(const EvalCommandOptions& options) {
     if (o.retries < 0 || o.timeout_seconds <= 0) {
       throw_error(ErrorCode::kInvalidArgument, "--retries must be >= 0 and --timeout > 0");
     }
-    eval::RetryPolicy retry;
+    net::RetryPolicy retry;
     retry.attempts = o.retries + 1;
     retry.timeout_seconds = o.timeout_seconds;
     eval::RemoteBackend backend(*o.base_url, *o.model, o.api_key.value_or(""), o.concurrency, retry, o.eval.seed);

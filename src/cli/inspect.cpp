@@ -84,10 +84,14 @@ json config_json(const ModelConfig& c) {
 
 json generation_json(const GenerationConfig& g) {
   if (!g.present) return nullptr;
-  return {{"bos_token_id", optional_json(g.bos_token_id)},  {"eos_token_ids", g.eos_token_ids},
-          {"pad_token_id", optional_json(g.pad_token_id)},  {"do_sample", optional_json(g.do_sample)},
-          {"temperature", optional_json(g.temperature)},    {"top_p", optional_json(g.top_p)},
-          {"top_k", optional_json(g.top_k)},                {"min_p", optional_json(g.min_p)},
+  return {{"bos_token_id", optional_json(g.bos_token_id)},
+          {"eos_token_ids", g.eos_token_ids},
+          {"pad_token_id", optional_json(g.pad_token_id)},
+          {"do_sample", optional_json(g.do_sample)},
+          {"temperature", optional_json(g.temperature)},
+          {"top_p", optional_json(g.top_p)},
+          {"top_k", optional_json(g.top_k)},
+          {"min_p", optional_json(g.min_p)},
           {"repetition_penalty", optional_json(g.repetition_penalty)},
           {"max_new_tokens", optional_json(g.max_new_tokens)}};
 }
@@ -107,7 +111,8 @@ std::string layer_summary(const json& types) {
     parts.push_back(j - i == 1 ? name : fmt::format("{}x {}", j - i, name));
     i = j;
   }
-  if (parts.size() > 8) return fmt::format("{} ... ({} runs)", fmt::join(parts.begin(), parts.begin() + 8, ", "), parts.size());
+  if (parts.size() > 8)
+    return fmt::format("{} ... ({} runs)", fmt::join(parts.begin(), parts.begin() + 8, ", "), parts.size());
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -140,7 +145,8 @@ json inspect_model(const fs::path& model_path) {
     dtype_params[std::string(dtype_name(t->dtype))] += t->numel();
   }
   json dtypes = json::object();
-  for (const auto& [name, count] : dtype_tensors) dtypes[name] = {{"tensors", count}, {"parameters", dtype_params[name]}};
+  for (const auto& [name, count] : dtype_tensors)
+    dtypes[name] = {{"tensors", count}, {"parameters", dtype_params[name]}};
   report["checkpoint"] = {{"shards", shards},
                           {"tensor_count", checkpoint.tensors().size()},
                           {"dtypes", dtypes},
@@ -165,9 +171,9 @@ std::string render_inspect_text(const json& r) {
   auto line = [&](std::string_view key, const std::string& value) { out += fmt::format("{:<26}{}\n", key, value); };
   const json& c = r["config"];
   line("path", r["path"].get<std::string>());
-  line("architecture", fmt::format("{} ({}{})", r["architecture"].get<std::string>(), r["family"].get<std::string>(),
-                                   r["multimodal_checkpoint"].get<bool>() ? ", text model of a multimodal checkpoint"
-                                                                          : ""));
+  line("architecture",
+       fmt::format("{} ({}{})", r["architecture"].get<std::string>(), r["family"].get<std::string>(),
+                   r["multimodal_checkpoint"].get<bool>() ? ", text model of a multimodal checkpoint" : ""));
   line("dtype (config)", c["dtype"].is_null() ? "unspecified" : c["dtype"].get<std::string>());
   line("vocab_size", std::to_string(c["vocab_size"].get<std::int64_t>()));
   line("hidden_size", std::to_string(c["hidden_size"].get<std::int64_t>()));
@@ -182,18 +188,17 @@ std::string render_inspect_text(const json& r) {
                            rope["rotary_dim"].get<std::int64_t>()));
   if (c.contains("moe")) {
     const json& m = c["moe"];
-    line("moe", fmt::format("{} experts, top-{}, expert size {}, shared expert size {}",
-                            m["num_experts"].get<std::int64_t>(), m["num_experts_per_tok"].get<std::int64_t>(),
-                            m["moe_intermediate_size"].get<std::int64_t>(),
-                            m["shared_expert_intermediate_size"].get<std::int64_t>()));
+    line("moe",
+         fmt::format("{} experts, top-{}, expert size {}, shared expert size {}", m["num_experts"].get<std::int64_t>(),
+                     m["num_experts_per_tok"].get<std::int64_t>(), m["moe_intermediate_size"].get<std::int64_t>(),
+                     m["shared_expert_intermediate_size"].get<std::int64_t>()));
   }
   if (c.contains("linear_attention")) {
     const json& l = c["linear_attention"];
-    line("linear attention", fmt::format("{} k heads x {}, {} v heads x {}, conv {}",
-                                         l["num_key_heads"].get<std::int64_t>(), l["key_head_dim"].get<std::int64_t>(),
-                                         l["num_value_heads"].get<std::int64_t>(),
-                                         l["value_head_dim"].get<std::int64_t>(),
-                                         l["conv_kernel_dim"].get<std::int64_t>()));
+    line("linear attention",
+         fmt::format("{} k heads x {}, {} v heads x {}, conv {}", l["num_key_heads"].get<std::int64_t>(),
+                     l["key_head_dim"].get<std::int64_t>(), l["num_value_heads"].get<std::int64_t>(),
+                     l["value_head_dim"].get<std::int64_t>(), l["conv_kernel_dim"].get<std::int64_t>()));
   }
   line("max_position_embeddings", std::to_string(c["max_position_embeddings"].get<std::int64_t>()));
   line("rms_norm_eps", fmt::format("{}", c["rms_norm_eps"].get<double>()));

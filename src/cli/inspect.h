@@ -1,9 +1,8 @@
 #pragma once
 // `arle inspect`: what a model folder holds, checked against its architecture.
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace arle::cli {

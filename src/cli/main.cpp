@@ -11,12 +11,15 @@
 #include <string>
 
 #include "arle_version.h"
+#include "cli/agent_session.h"
 #include "cli/bench_command.h"
 #include "cli/doctor.h"
 #include "cli/eval_command.h"
 #include "cli/generate_command.h"
 #include "cli/inspect.h"
 #include "cli/model_resolution.h"
+#include "cli/repl.h"
+#include "cli/run_command.h"
 #include "cli/serve_command.h"
 #include "cli/text_commands.h"
 #include "common/error.h"
@@ -65,6 +68,13 @@ int main(int argc, char** argv) {
   app.add_flag("--json", top.json, "with --doctor: print the report as JSON (schema in docs/doctor.md)");
   app.add_flag("--strict", top.strict, "with --doctor: exit 1 when any check fails");
   app.add_option("--model-path", top.model_path, "model folder (default: $ARLE_MODEL, then the bundled stories260K)");
+  // `arle` alone is the interactive agent; these flags are its.
+  arle::cli::AgentCommandOptions repl_options;
+  arle::cli::add_agent_options(app, repl_options, /*top_level=*/true);
+
+  arle::cli::RunOptions run_options;
+  CLI::App* run = app.add_subcommand("run", "the agent on one task (--prompt or --stdin), then exit");
+  arle::cli::add_run_options(*run, run_options);
 
   std::optional<std::string> inspect_model;
   bool inspect_json = false;
@@ -236,11 +246,12 @@ int main(int argc, char** argv) {
       auto model = arle::cli::resolve_model(detokenize_model ? detokenize_model : top.model_path);
       return arle::cli::run_detokenize(model.path, detokenize_ids, skip_special);
     }
+    if (run->parsed()) return arle::cli::run_agent_task(run_options);
     if (top.json || top.strict) {
       throw arle::Error(arle::ErrorCode::kInvalidArgument, "--json and --strict go with --doctor");
     }
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
+    repl_options.model_path = top.model_path;
+    return arle::cli::run_repl(repl_options);
   } catch (const arle::Error& e) {
     std::fprintf(stderr, "arle: error: %s\n", e.what());
     return e.code() == arle::ErrorCode::kInvalidArgument ? 2 : 1;

@@ -26,11 +26,6 @@ struct ServeOptions {
   EngineOptions engine;
 };
 
-// Wraps the loaded model before the engine sees it. The product passes none;
-// the API tests pass a model whose output tokens they script.
-using ModelWrapper = std::function<std::unique_ptr<model::CausalLm>(std::unique_ptr<model::CausalLm> model,
-                                                                    const text::Tokenizer& tokenizer)>;
-
 int run_serve(const ServeOptions& options, const ModelWrapper& wrap_model = {});
 
 }  // namespace arle::cli

@@ -71,7 +71,8 @@ int run_chat_template(const ChatTemplateOptions& o) {
   }
   if (o.tools_file) {
     input.tools = read_json_argument(*o.tools_file, "--tools");
-    if (!input.tools.is_array()) throw_error(ErrorCode::kInvalidArgument, "--tools {} must hold a JSON list", *o.tools_file);
+    if (!input.tools.is_array())
+      throw_error(ErrorCode::kInvalidArgument, "--tools {} must hold a JSON list", *o.tools_file);
   }
   input.add_generation_prompt = !o.no_generation_prompt;
   if (o.template_kwargs) {

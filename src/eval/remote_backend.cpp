@@ -31,8 +31,8 @@ std::string server_message(const std::string& body) {
 }  // namespace
 
 RemoteBackend::RemoteBackend(const std::string& base_url, std::string model, std::string api_key, int concurrency,
-                             RetryPolicy retry, std::uint64_t seed)
-    : api_(parse_http_url(base_url)),
+                             net::RetryPolicy retry, std::uint64_t seed)
+    : api_(net::parse_http_url(base_url)),
       model_(std::move(model)),
       api_key_(std::move(api_key)),
       concurrency_(std::max(concurrency, 1)),
@@ -57,7 +57,7 @@ RemoteBackend::RemoteBackend(const std::string& base_url, std::string model, std
 
 std::string RemoteBackend::post(bool api, const std::string& path, const std::string& body, std::string& error) const {
   try {
-    const HttpReply reply = http_request(api ? api_ : root_, path, body, api_key_, retry_);
+    const net::HttpReply reply = net::http_request(api ? api_ : root_, path, body, api_key_, retry_);
     if (reply.status == 200) return reply.body;
     error = fmt::format("HTTP {}: {}", reply.status, server_message(reply.body));
   } catch (const Error& e) {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "eval/eval_backend.h"
-#include "eval/http_client.h"
+#include "net/http_client.h"
 
 namespace arle::eval {
 
@@ -21,7 +21,7 @@ class RemoteBackend final : public EvalBackend {
   // base_url as OpenAI clients take it (http://HOST:PORT/v1); /tokenize is
   // at the server's root. Asks /tokenize once for max_model_len; throws
   // kIo when the server does not answer.
-  RemoteBackend(const std::string& base_url, std::string model, std::string api_key, int concurrency, RetryPolicy retry,
+  RemoteBackend(const std::string& base_url, std::string model, std::string api_key, int concurrency, net::RetryPolicy retry,
                 std::uint64_t seed);
   std::string describe() const override { return description_; }
   std::vector<std::vector<std::int32_t>> tokenize(const std::vector<std::string>& texts) override;
@@ -43,10 +43,10 @@ class RemoteBackend final : public EvalBackend {
   std::vector<Result> parallel(const std::vector<std::size_t>& leader, const std::function<void()>& done,
                                const Call& call);
 
-  HttpTarget api_, root_;
+  net::HttpTarget api_, root_;
   std::string model_, api_key_, description_;
   int concurrency_;
-  RetryPolicy retry_;
+  net::RetryPolicy retry_;
   std::uint64_t seed_;
   std::int64_t max_length_ = 0;
 };

@@ -1,4 +1,4 @@
-#include "eval/http_client.h"
+#include "net/http_client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 
-namespace arle::eval {
+namespace arle::net {
 namespace {
 
 namespace beast = boost::beast;
@@ -67,6 +67,75 @@ HttpReply exchange(const HttpTarget& target, const std::string& path, const std:
 
 }  // namespace
 
+int http_stream(const HttpTarget& target, const std::string& path, const std::string& body, const std::string& api_key,
+                double idle_timeout_seconds, const std::function<void(std::string_view)>& on_body,
+                const std::atomic<bool>* cancel) {
+  boost::asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> request(http::verb::post, target.path + path, 11);
+  request.set(http::field::host, target.host);
+  request.set(http::field::user_agent, "arle-agent");
+  request.set(http::field::accept, "text/event-stream");
+  request.set(http::field::content_type, "application/json");
+  if (!api_key.empty()) request.set(http::field::authorization, "Bearer " + api_key);
+  request.body() = body;
+  request.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  beast::error_code failure;
+  bool done = false;
+  const auto idle = std::chrono::milliseconds(static_cast<std::int64_t>(idle_timeout_seconds * 1000));
+  char chunk[16384];
+  std::function<void()> read_more = [&] {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    stream.expires_after(idle);
+    http::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      const std::size_t got = sizeof chunk - parser.get().body().size;
+      if (got > 0) on_body(std::string_view(chunk, got));
+      if (ec) return void(failure = ec);
+      if (parser.is_done()) return void(done = true);
+      read_more();
+    });
+  };
+  resolver.async_resolve(target.host, target.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) return void(failure = ec);
+    stream.expires_after(idle);
+    stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return void(failure = ec);
+      http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+        if (ec) return void(failure = ec);
+        stream.expires_after(idle);
+        http::async_read_header(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+          if (ec) return void(failure = ec);
+          if (parser.is_done()) return void(done = true);
+          read_more();
+        });
+      });
+    });
+  });
+  bool cancelled = false;
+  while (!io.stopped()) {
+    io.run_for(std::chrono::milliseconds(50));
+    if (cancel && cancel->load() && !cancelled) {
+      cancelled = true;
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.close();
+    }
+  }
+  if (cancelled) return 0;
+  if (failure && !done) {
+    throw_error(ErrorCode::kIo, "{}:{}{}{}: {}", target.host, target.port, target.path, path, failure.message());
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  return static_cast<int>(parser.get().result_int());
+}
+
 HttpTarget parse_http_url(const std::string& url) {
   const std::string scheme = "http://";
   if (url.rfind("https://", 0) == 0) {
@@ -120,4 +189,4 @@ HttpReply http_request(const HttpTarget& target, const std::string& path, const 
               policy.attempts, last_error);
 }
 
-}  // namespace arle::eval
+}  // namespace arle::net

@@ -8,6 +8,7 @@ packages=(
   libpcre2-dev libutf8proc-dev libedit-dev libzstd-dev liblz4-dev libxxhash-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   bubblewrap  # the agent's tool sandbox (tests/agent/sandbox_test.cpp)
+  tmux        # drives the REPL in tests/agent/repl_tmux_test.sh
   clang
   prometheus  # promtool checks /metrics in the API tests
 )

@@ -8,11 +8,16 @@
 # reasoning, /save and /load; and `arle run` with --json, --trace and its
 # --approve rule.
 #
-#   repl_tmux_test.sh ARLE HARNESS FIXTURES
+#   repl_tmux_test.sh ARLE HARNESS FIXTURES SCRIPTED_SERVE
+#
+# Last, `arle run --base-url` against arle_scripted_serve (the API tests'
+# server, whose model emits the prompt's last "<<<...>>>"): the first reply
+# calls the shell tool, whose output carries the second reply.
 set -euo pipefail
 ARLE=$1
 HARNESS=$2
 FIXTURES=$3
+SCRIPTED_SERVE=$4
 command -v tmux >/dev/null || { echo "FAIL: tmux is not installed (scripts/install_deps.sh installs it)"; exit 1; }
 
 SOCK=""
@@ -184,4 +189,41 @@ PY
 echo "Once upon a time" | "$ARLE" --log-level warn run --stdin --max-tokens 10 >"$WORK/plain" 2>/dev/null
 [[ "$(head -c 11 "$WORK/plain")" == ", there was" ]] || fail "arle run --stdin printed '$(cat "$WORK/plain")'"
 pass "arle run: --approve rule, --json, --trace, --stdin"
+
+# --- arle run --base-url --------------------------------------------------
+"$SCRIPTED_SERVE" --model-path "$FIXTURES/models/qwen3-tiny" --port 0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+server=$!
+trap 'kill $server 2>/dev/null || true; cleanup' EXIT
+deadline=$((SECONDS + 60))
+until grep -q "listening on" "$WORK/serve.out"; do
+  ((SECONDS < deadline)) || fail "arle_scripted_serve did not start: $(cat "$WORK/serve.err")"
+  sleep 0.1
+done
+url="$(grep -o 'http://[0-9.:]*' "$WORK/serve.out")/v1"
+# The tool's printf writes the second reply's markers, which the first
+# reply's text must not contain.
+python3 - "$WORK/remote_prompt.txt" <<'PY'
+import json, sys
+command = "printf '" + "\\x3c" * 3 + "The server said done." + "\\x3e" * 3 + "'"
+call = json.dumps({"name": "shell", "arguments": {"command": command}})
+open(sys.argv[1], "w").write("Go. <<<<think>\nRun it.\n</think>\n\n<tool_call>\n" + call + "\n</tool_call>>>>")
+PY
+"$ARLE" --log-level warn run --base-url "$url" --approve auto --json --workdir "$WORK/wd3" \
+  --prompt "$(cat "$WORK/remote_prompt.txt")" >"$WORK/remote.json" 2>"$WORK/err" || fail "arle run --base-url: $(cat "$WORK/err")"
+python3 - "$WORK/remote.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["stop_reason"] == "answer", r
+assert r["final"] == "The server said done.", r["final"]
+assert r["turns"][0]["reasoning"] == "Run it.", r["turns"][0]
+assert r["tool_calls"][0]["name"] == "shell" and r["tool_calls"][0]["ok"], r["tool_calls"]
+assert r["tool_calls"][0]["output"] == "<<<The server said done.>>>", r["tool_calls"][0]["output"]
+assert r["usage"]["completion_tokens"] > 0
+PY
+set +e
+"$ARLE" --log-level warn run --base-url "http://127.0.0.1:1/v1" --model m --no-tools --prompt hi >/dev/null 2>"$WORK/err"
+code=$?
+set -e
+[[ $code -eq 1 ]] && grep -q "127.0.0.1:1" "$WORK/err" || fail "an unreachable server gave exit $code: $(cat "$WORK/err")"
+pass "arle run --base-url: a tool loop through an OpenAI-compatible server, and a clear error without one"
 echo "all REPL and run tests passed"

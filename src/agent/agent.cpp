@@ -31,7 +31,8 @@ Json turn_json(const TurnRecord& t) {
          {"tool_calls", calls_json(t.output.tool_calls)},
          {"finish_reason", t.output.finish_reason},
          {"usage", usage_json(t.output.usage)},
-         {"seconds", t.output.seconds}};
+         {"seconds", t.output.seconds},
+         {"first_token_seconds", t.output.first_token_seconds}};
   if (!t.output.parse_errors.empty()) j["parse_errors"] = t.output.parse_errors;
   if (!t.output.error.empty()) j["error"] = t.output.error;
   return j;

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   // `arle` alone is the interactive agent; these flags are its.
   arle::cli::AgentCommandOptions repl_options;
   arle::cli::add_agent_options(app, repl_options, /*top_level=*/true);
+  arle::cli::add_engine_options(app, repl_options.engine);
 
   arle::cli::RunOptions run_options;
   CLI::App* run = app.add_subcommand("run", "the agent on one task (--prompt or --stdin), then exit");

@@ -7,15 +7,7 @@
 # --no-prefix-cache, and prints each turn's prompt tokens, tokens served by
 # the cache and time to first token from the --trace files in $OUT.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out="${OUT:-/tmp}"
-for f in device/bin/*.gz; do [ -f "${f%.gz}" ] || gunzip -kf "$f"; done
-chmod +x device/bin/* 2>/dev/null
-arle=device/bin/arle
-model=/tmp/qwen3-0.6b
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/gpu.txt"
-[ -d $model ] || python3 scripts/device/random_model.py tests/fixtures/configs/Qwen3-0.6B tests/fixtures/models/qwen3-tiny \
-  $model 2>&1 | grep -v -i warn | tail -1
+source "$(dirname "$0")/common.sh"
 # Eight messages from the docs, one a line (about 1,200 tokens each).
 python3 - "$out/messages.txt" <<'PY'
 import glob, sys

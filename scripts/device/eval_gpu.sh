@@ -9,17 +9,9 @@
 # path scores every prompt position: echo with logprobs, as lm-eval asks).
 # usage: scripts/device/eval_gpu.sh [cross|sweep|local|remote]...  (default: all four)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out="${OUT:-/tmp}"
+source "$(dirname "$0")/common.sh"
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(cross sweep local remote)
-for f in device/bin/*.gz; do [ -f "${f%.gz}" ] || gunzip -kf "$f"; done
-chmod +x device/bin/* 2>/dev/null
-arle=device/bin/arle
-model=/tmp/qwen3-0.6b
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/gpu.txt"
-[ -d $model ] || python3 scripts/device/random_model.py tests/fixtures/configs/Qwen3-0.6B tests/fixtures/models/qwen3-tiny \
-  $model 2>&1 | grep -v -i warn | tail -1
 summary=()
 limit=()
 [ -n "${LIMIT:-}" ] && limit=(--limit "$LIMIT")

@@ -109,17 +109,35 @@ void Agent::load_messages(const Json& messages) {
     if (m.contains("content") && !m["content"].is_string() && !m["content"].is_null()) {
       throw_error(ErrorCode::kInvalidArgument, "message {}: content must be a string", i);
     }
+    if (!m.contains("tool_calls")) continue;
+    const Json& calls = m["tool_calls"];
+    bool ok = role == "assistant" && calls.is_array();
+    for (std::size_t k = 0; ok && k < calls.size(); ++k) {
+      const Json& c = calls[k];
+      ok = c.is_object() && c.contains("id") && c["id"].is_string() && c.contains("function") &&
+           c["function"].is_object() && c["function"].contains("name") && c["function"]["name"].is_string() &&
+           c["function"].contains("arguments") &&
+           (c["function"]["arguments"].is_string() || c["function"]["arguments"].is_object());
+    }
+    if (!ok) {
+      throw_error(ErrorCode::kInvalidArgument,
+                  "message {}: tool_calls must be a list of {{id, function: {{name, arguments}}}} on an assistant "
+                  "message",
+                  i);
+    }
   }
   messages_ = messages;
 }
 
 void Agent::run_tool_calls(int turn, const std::vector<text::ToolCall>& calls, const AgentEvents& events,
                            const std::atomic<bool>* cancel, TaskResult& result) {
-  Json& assistant = messages_.back();
+  // Copied: the tool messages pushed below move the conversation's storage.
+  std::vector<std::string> ids;
+  for (const Json& call : messages_.back()["tool_calls"]) ids.push_back(call["id"].get<std::string>());
   for (std::size_t i = 0; i < calls.size(); ++i) {
     ToolCallRecord record;
     record.turn = turn;
-    record.id = assistant["tool_calls"][i]["id"].get<std::string>();
+    record.id = ids[i];
     record.name = calls[i].name;
     record.arguments = calls[i].arguments;
     const bool stopped = cancel && cancel->load();

@@ -154,7 +154,7 @@ TurnOutput LocalChatBackend::complete(const Json& messages, const Json& tools, c
     request.prompt_ids = prompt_ids(rendered);
     request.sampling = sampling(settings);
     engine::validate_sampling_params(request.sampling, model_.vocab_size);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // a template error, or a loaded conversation it cannot read
     out.finish_reason = "error";
     out.error = e.what();
     return out;

@@ -156,8 +156,9 @@ TurnOutput RemoteChatBackend::complete(const Json& messages, const Json& tools, 
   ChatStreamReader reader(out, timed);
   std::string raw;  // kept for error answers, which are not streamed
   try {
+    const std::string request = body.dump(-1, ' ', false, Json::error_handler_t::replace);
     const int status = net::http_stream(
-        target_, "/chat/completions", body.dump(), api_key_, timeout_seconds_,
+        target_, "/chat/completions", request, api_key_, timeout_seconds_,
         [&](std::string_view bytes) {
           if (raw.size() < (64 << 10)) raw.append(bytes);
           reader.feed(bytes);

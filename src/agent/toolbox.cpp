@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/utf8.h"
+
 namespace arle::agent {
 namespace {
 
@@ -45,7 +47,8 @@ std::optional<std::string> string_argument(const std::string& arguments_json, co
 
 // Output, then how it ended when that was not plain success: the model
 // needs both, and an empty output says so instead of being blank.
-std::string model_text(const std::string& output, bool ok, const std::string& status) {
+std::string model_text(const std::string& raw_output, bool ok, const std::string& status) {
+  const std::string output = to_valid_utf8(raw_output);
   if (ok) return output.empty() ? "(no output)" : output;
   std::string text = output;
   if (!text.empty() && text.back() != '\n') text += '\n';

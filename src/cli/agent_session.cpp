@@ -1,6 +1,7 @@
 #include "cli/agent_session.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <cstdlib>
@@ -59,6 +60,8 @@ void add_agent_options(CLI::App& app, AgentCommandOptions& o, bool top_level) {
 AgentSession::AgentSession(const AgentCommandOptions& o, agent::Approval default_approval,
                            const ModelWrapper& wrap_model) {
   approval_ = o.approve ? agent::parse_approval(*o.approve) : default_approval;
+  // A tool or server that goes away must not end the session with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   if (o.tool_timeout <= 0 || o.tool_timeout > 86400) {
     throw_error(ErrorCode::kInvalidArgument, "--tool-timeout {} must be in (0, 86400]", o.tool_timeout);
   }
@@ -182,7 +185,8 @@ std::string AgentSession::describe() const {
 
 void AgentSession::trace(const nlohmann::ordered_json& record) {
   if (!trace_file_) return;
-  std::fputs((record.dump() + "\n").c_str(), trace_file_);
+  std::fputs((record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n").c_str(),
+             trace_file_);
   std::fflush(trace_file_);
 }
 

@@ -126,7 +126,14 @@ class Repl {
     };
     if (session_.tracing()) events.trace = [this](const Json& r) { session_.trace(r); };
     interrupt_.clear();
-    const agent::TaskResult r = session_.agent().send(message, events, interrupt_.flag());
+    agent::TaskResult r;
+    try {
+      r = session_.agent().send(message, events, interrupt_.flag());
+    } catch (const std::exception& e) {  // a bug must not end the session
+      view_.end_line();
+      view_.note(fmt::format("error: {}", e.what()));
+      return;
+    }
     view_.end_line();
     if (r.stop_reason == "cancelled") view_.note("[stopped]");
     if (r.stop_reason == "max_turns") view_.note("[stopped after --max-turns turns]");
@@ -165,7 +172,7 @@ class Repl {
     } else if (name == "/save") {
       if (arg.empty()) return usage("/save FILE");
       std::ofstream out(arg);
-      out << agent.messages().dump(2) << "\n";
+      out << agent.messages().dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
       view_.note(out ? fmt::format("[saved {} messages to {}]", agent.messages().size(), arg)
                      : fmt::format("cannot write {}", arg));
     } else if (name == "/load") {

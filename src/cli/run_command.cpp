@@ -54,7 +54,8 @@ int run_agent_task(const RunOptions& o, const ModelWrapper& wrap_model) {
   const agent::TaskResult result = session.agent().send(task, events, interrupt.flag());
   view.end_line();
   if (o.json) {
-    std::fputs((result.to_json().dump(2) + "\n").c_str(), stdout);
+    std::fputs((result.to_json().dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n").c_str(),
+               stdout);
   } else if (!result.final_text.empty() && result.final_text.back() != '\n') {
     std::fputc('\n', stdout);
   }

@@ -37,4 +37,15 @@ std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
   return std::nullopt;
 }
 
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  while (const std::optional<std::size_t> bad = find_invalid_utf8(text)) {
+    out.append(text.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");
+    text.remove_prefix(*bad + 1);
+  }
+  out.append(text);
+  return out;
+}
+
 }  // namespace arle

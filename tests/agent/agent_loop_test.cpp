@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "agent/local_chat_backend.h"
+#include "common/error.h"
 #include "engine/eos_tokens.h"
 #include "model/causal_lm.h"
 #include "model/model_config.h"
@@ -273,6 +274,26 @@ TEST_F(AgentLoopTest, EveryPromptExtendsThePreviousOneTokenForToken) {
   // The engine's counters saw the reuse.
   const Json stats = backend_->stats();
   EXPECT_GT(stats["prefix_cache_hit_tokens"].get<std::int64_t>(), usage[4].cached_tokens);
+}
+
+TEST_F(AgentLoopTest, BadConversationsAreRefusedOrReportedNotThrown) {
+  Agent agent = make_agent();
+  EXPECT_THROW(agent.load_messages(Json::object()), Error);
+  EXPECT_THROW(agent.load_messages(Json::parse(R"([{"role": "wizard", "content": "x"}])")), Error);
+  EXPECT_THROW(agent.load_messages(Json::parse(R"([{"role": "user", "content": 5}])")), Error);
+  EXPECT_THROW(agent.load_messages(Json::parse(R"([{"role": "assistant", "content": "", "tool_calls": [7]}])")), Error);
+  EXPECT_THROW(agent.load_messages(Json::parse(R"([{"role": "user", "content": "", "tool_calls": []}])")), Error);
+  // Well-formed, but longer than the context (4096 tokens here).
+  std::string long_text;
+  for (int i = 0; i < 5000; ++i) long_text += " word";
+  agent.load_messages(
+      Json::array({{{"role", "user"}, {"content", long_text}}, {{"role", "assistant"}, {"content", "ok"}}}));
+  const TaskResult r = agent.send("Hi.");
+  EXPECT_EQ(r.stop_reason, "error");
+  EXPECT_NE(r.error.find("the model's context is 4096"), std::string::npos) << r.error;
+  agent.reset();
+  model_->push(think("Fine.") + "Back to normal.");
+  EXPECT_EQ(agent.send("Hi again.").final_text, "Back to normal.");
 }
 
 TEST_F(AgentLoopTest, NoToolsMeansNoSchemasAndNoCalls) {

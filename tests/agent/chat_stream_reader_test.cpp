@@ -67,12 +67,14 @@ TEST(ChatStreamReaderTest, AnyChunkingGivesTheSameTurn) {
 }
 
 TEST(ChatStreamReaderTest, ErrorsAndGarbageDoNotThrow) {
-  const TurnOutput error = read("data: {\"error\":{\"message\":\"too long\",\"type\":\"invalid_request_error\"}}\n\n", 5);
+  const TurnOutput error =
+      read("data: {\"error\":{\"message\":\"too long\",\"type\":\"invalid_request_error\"}}\n\n", 5);
   EXPECT_EQ(error.finish_reason, "error");
   EXPECT_EQ(error.error, "too long");
-  const TurnOutput garbage = read("data: {not json\n\ndata: {\"choices\":7}\n\ndata: {\"choices\":[{\"delta\":"
-                                  "{\"tool_calls\":[{\"index\":99999999,\"function\":{\"name\":\"x\"}}]}}]}\n\n",
-                                  3);
+  const TurnOutput garbage = read(
+      "data: {not json\n\ndata: {\"choices\":7}\n\ndata: {\"choices\":[{\"delta\":"
+      "{\"tool_calls\":[{\"index\":99999999,\"function\":{\"name\":\"x\"}}]}}]}\n\n",
+      3);
   EXPECT_TRUE(garbage.tool_calls.empty());
   EXPECT_TRUE(garbage.content.empty());
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/utf8.h"
 #include "scratch_dir.h"
 
 namespace arle::agent {
@@ -52,6 +53,15 @@ TEST_F(ToolboxTest, PythonKeepsStateAcrossCalls) {
   EXPECT_NE(error.content.find("[raised an exception]"), std::string::npos);
   toolbox_.reset();
   EXPECT_NE(toolbox_.call("python", R"({"code": "n"})").content.find("NameError"), std::string::npos);
+}
+
+TEST_F(ToolboxTest, BinaryOutputReachesTheModelAsValidUtf8) {
+  ToolResult r = toolbox_.call("shell", R"({"command": "printf 'a\\377\\376b'"})");
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.content,
+            "a\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
+  EXPECT_FALSE(find_invalid_utf8(r.content).has_value());
 }
 
 TEST_F(ToolboxTest, MistakesComeBackAsResultsForTheModel) {

@@ -5,8 +5,8 @@
 # prefix cache serving the second message, /reset, Ctrl-C at the prompt and
 # during an answer, Ctrl-D, the history file. Then, with forced replies on
 # qwen3-tiny (arle_agent_harness): a tool call asked about and run, dimmed
-# reasoning, /save and /load; and `arle run` with --json, --trace and its
-# --approve rule.
+# reasoning, a declined call, /save and /load, Ctrl-C stopping a running
+# tool; and `arle run` with --json, --trace and its --approve rule.
 #
 #   repl_tmux_test.sh ARLE HARNESS FIXTURES SCRIPTED_SERVE
 #
@@ -125,7 +125,8 @@ cat >"$WORK/replies.json" <<'JSON'
 ["<think>\nI will run it.\n</think>\n\n<tool_call>\n{\"name\": \"shell\", \"arguments\": {\"command\": \"echo tool-ran > proof.txt; echo wrote-proof\"}}\n</tool_call>",
  "<think>\nIt worked.\n</think>\n\nAll done: proof.txt exists.",
  "<think>\nAgain.\n</think>\n\n<tool_call>\n{\"name\": \"shell\", \"arguments\": {\"command\": \"touch declined.txt\"}}\n</tool_call>",
- "<think>\nNot allowed.\n</think>\n\nYou declined."]
+ "<think>\nNot allowed.\n</think>\n\nYou declined.",
+ "<think>\nWait.\n</think>\n\n<tool_call>\n{\"name\": \"shell\", \"arguments\": {\"command\": \"sleep 30\"}}\n</tool_call>"]
 JSON
 start "TERM=xterm-256color $HARNESS --model-path $FIXTURES/models/qwen3-tiny --replies $WORK/replies.json --workdir $WORK/wd"
 wait_for "tools: shell, python; asks before each call"
@@ -160,9 +161,19 @@ PY
 keys "/reset" Enter
 keys "/load $WORK/conversation.json" Enter
 wait_for "[loaded 8 messages]"
+keys "Sleep." Enter
+wait_for "run shell: sleep 30?"
+keys "y" Enter
+wait_for "> shell: sleep 30"
+sleep 0.5
+keys C-c
+wait_for "failed: stopped by the user" 10
+wait_for "[stopped]"
+keys "/stats" Enter
+wait_for "tool calls"
 keys C-d
 wait_for "EXITED:0"
-pass "declining, /save and /load"
+pass "declining, /save and /load, Ctrl-C stopping a running tool"
 
 # --- arle run ------------------------------------------------------------
 set +e

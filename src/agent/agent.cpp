@@ -222,7 +222,8 @@ TaskResult Agent::send(const std::string& user_text, const AgentEvents& events, 
       break;
     }
     if (has_calls) run_tool_calls(turn, out.tool_calls, events, cancel, result);
-    if (toolbox_ && !out.parse_errors.empty()) {
+    const bool misformed_calls = toolbox_ && !out.parse_errors.empty();
+    if (misformed_calls) {
       // The model meant to call a tool and got the form wrong: say so, and
       // let it try again.
       std::string note = "[arle] A tool call in your last message could not be read:";
@@ -235,7 +236,7 @@ TaskResult Agent::send(const std::string& user_text, const AgentEvents& events, 
       result.stop_reason = "cancelled";
       break;
     }
-    if (has_calls || (toolbox_ && !out.parse_errors.empty())) continue;
+    if (has_calls || misformed_calls) continue;
     result.stop_reason = out.finish_reason == "length" ? "length" : "answer";
     break;
   }

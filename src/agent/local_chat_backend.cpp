@@ -99,7 +99,7 @@ LocalChatBackend::LocalChatBackend(LocalModel model) : model_(std::move(model)) 
   if (!model_.engine || !model_.tokenizer) throw_error(ErrorCode::kInvalidArgument, "LocalChatBackend needs a model");
   if (model_.chat_template) {
     tool_format_ = text::detect_tool_call_format(model_.chat_template->source());
-    template_reasons_ = model_.chat_template->source().find("<think>") != std::string::npos;
+    template_reasons_ = text::template_teaches_reasoning(model_.chat_template->source());
   }
 }
 

@@ -133,6 +133,8 @@ bool bubblewrap_works() {
   return works;
 }
 
+bool runs_isolated(const SandboxConfig& config) { return config.isolation != Isolation::kNone && bubblewrap_works(); }
+
 SpawnedProcess spawn_sandboxed(const std::vector<std::string>& command, const SandboxConfig& config,
                                const ChildFds& fds) {
   if (command.empty()) throw_error(ErrorCode::kInvalidArgument, "run_sandboxed: empty command");
@@ -143,16 +145,14 @@ SpawnedProcess spawn_sandboxed(const std::vector<std::string>& command, const Sa
   const fs::path workdir = fs::absolute(config.workdir);
   SpawnedProcess spawned;
   std::vector<std::string> argv = command;
-  if (config.isolation != Isolation::kNone) {
-    if (bubblewrap_works()) {
-      argv = bubblewrap_prefix(*find_executable("bwrap"), workdir);
-      argv.insert(argv.end(), command.begin(), command.end());
-      spawned.isolated = true;
-    } else if (config.isolation == Isolation::kBubblewrap) {
-      throw_error(ErrorCode::kUnsupported,
-                  "tools must run isolated, but bubblewrap is missing or cannot create namespaces here "
-                  "(apt-get install bubblewrap)");
-    }
+  if (runs_isolated(config)) {
+    argv = bubblewrap_prefix(*find_executable("bwrap"), workdir);
+    argv.insert(argv.end(), command.begin(), command.end());
+    spawned.isolated = true;
+  } else if (config.isolation == Isolation::kBubblewrap) {
+    throw_error(ErrorCode::kUnsupported,
+                "tools must run isolated, but bubblewrap is missing or cannot create namespaces here "
+                "(apt-get install bubblewrap)");
   }
   const std::optional<std::string> executable = find_executable(argv[0]);
   if (!executable) {

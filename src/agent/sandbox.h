@@ -56,6 +56,8 @@ struct SandboxResult {
 
 // Whether bubblewrap is installed and can make namespaces here (checked once).
 bool bubblewrap_works();
+// Whether commands run with `config` get bubblewrap's isolation.
+bool runs_isolated(const SandboxConfig& config);
 
 // Runs argv (argv[0] found on PATH) in the sandbox; `input` is written to its
 // stdin, else stdin is /dev/null. `cancel` (may be null) stops it early, as a

@@ -60,10 +60,10 @@ std::string model_text(const std::string& raw_output, bool ok, const std::string
 Toolbox::Toolbox(SandboxConfig sandbox) : sandbox_(sandbox), python_(std::move(sandbox)) {}
 
 Json Toolbox::schemas() const {
-  const std::string limits = fmt::format(
-      " Runs in {} working directory{} with a {:g} s timeout; output beyond {} KiB is cut in the middle.", "a private",
-      bubblewrap_works() && sandbox_.isolation != Isolation::kNone ? " (read-only system, no network)" : "",
-      sandbox_.limits.timeout_seconds, sandbox_.limits.output_bytes >> 10);
+  const std::string limits =
+      fmt::format(" Runs in {} working directory{} with a {:g} s timeout; output beyond {} KiB is cut in the middle.",
+                  "a private", runs_isolated(sandbox_) ? " (read-only system, no network)" : "",
+                  sandbox_.limits.timeout_seconds, sandbox_.limits.output_bytes >> 10);
   return Json::array(
       {function_schema("shell", "Run a bash command and get its stdout, stderr and exit status." + limits, "command",
                        "the bash command line"),

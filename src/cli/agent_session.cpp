@@ -83,11 +83,7 @@ AgentSession::AgentSession(const AgentCommandOptions& o, agent::Approval default
     const ModelResolution resolved = resolve_model(o.model_path);
     const std::string path = resolved.path.string();
     const model::ModelConfig config = model::load_model_config(path);
-    const std::int64_t max_len = o.max_model_len.value_or(config.max_position_embeddings);
-    if (max_len < 1 || max_len > config.max_position_embeddings) {
-      throw_error(ErrorCode::kInvalidArgument, "--max-model-len {} must be in [1, {}]", max_len,
-                  config.max_position_embeddings);
-    }
+    const std::int64_t max_len = max_model_len(o.max_model_len, config);
     apply_threads(o.compute);
     tokenizer_ = text::Tokenizer::load(path);
     try {
@@ -175,7 +171,7 @@ std::string AgentSession::describe() const {
   const char* approval = approval_ == agent::Approval::kAsk    ? "asks before each call"
                          : approval_ == agent::Approval::kAuto ? "runs calls without asking"
                                                                : "declines every call";
-  const bool isolated = toolbox_->sandbox().isolation != agent::Isolation::kNone && agent::bubblewrap_works();
+  const bool isolated = agent::runs_isolated(toolbox_->sandbox());
   out += fmt::format("tools: shell, python; {}; {}\n", approval,
                      isolated ? "isolated by bubblewrap (read-only system, no network)"
                               : "NOT isolated (no bubblewrap): tools can read and write what you can");

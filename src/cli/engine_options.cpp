@@ -22,6 +22,15 @@ void add_engine_options(CLI::App& app, EngineOptions& o) {
                  "requests that may wait for a slot; the server answers 503 beyond (default 1024, 0: no limit)");
 }
 
+std::int64_t max_model_len(const std::optional<std::int64_t>& flag, const model::ModelConfig& config) {
+  const std::int64_t len = flag.value_or(config.max_position_embeddings);
+  if (len < 1 || len > config.max_position_embeddings) {
+    throw_error(ErrorCode::kInvalidArgument, "--max-model-len {} must be in [1, {}]", len,
+                config.max_position_embeddings);
+  }
+  return len;
+}
+
 engine::EngineConfig engine_config(const EngineOptions& o) {
   if (o.max_batched_tokens < 1 || o.max_batched_tokens > (1 << 20)) {
     throw_error(ErrorCode::kInvalidArgument, "--max-batched-tokens {} must be in [1, 1048576]", o.max_batched_tokens);

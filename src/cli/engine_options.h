@@ -28,5 +28,8 @@ struct EngineOptions {
 void add_engine_options(CLI::App& app, EngineOptions& options);
 // Throws kInvalidArgument for values out of range.
 engine::EngineConfig engine_config(const EngineOptions& options);
+// --max-model-len (serve and the agent): the flag, else the model's
+// max_position_embeddings; kInvalidArgument outside [1, that].
+std::int64_t max_model_len(const std::optional<std::int64_t>& flag, const model::ModelConfig& config);
 
 }  // namespace arle::cli

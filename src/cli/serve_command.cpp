@@ -31,11 +31,7 @@ int run_serve(const ServeOptions& o, const ModelWrapper& wrap_model) {
   } else if (const char* env = std::getenv("ARLE_API_KEY")) {
     api.api_key = env;
   }
-  api.max_model_len = o.max_model_len.value_or(model_config.max_position_embeddings);
-  if (api.max_model_len < 1 || api.max_model_len > model_config.max_position_embeddings) {
-    throw_error(ErrorCode::kInvalidArgument, "--max-model-len {} must be in [1, {}]", api.max_model_len,
-                model_config.max_position_embeddings);
-  }
+  api.max_model_len = max_model_len(o.max_model_len, model_config);
   api.vocab_size = model_config.vocab_size;
   api.cache_namespace = std::filesystem::absolute(o.model_path).string();
   api.history_snapshots = config.scheduler.prefix_cache && config.state_snapshots != 0 &&

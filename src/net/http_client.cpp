@@ -17,6 +17,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
+// GET, or POST of a JSON body, to the target's path + `path`.
+http::request<http::string_body> json_request(const HttpTarget& target, const std::string& path,
+                                              const std::optional<std::string>& body, const std::string& api_key,
+                                              const char* user_agent) {
+  http::request<http::string_body> request(body ? http::verb::post : http::verb::get, target.path + path, 11);
+  request.set(http::field::host, target.host);
+  request.set(http::field::user_agent, user_agent);
+  if (!api_key.empty()) request.set(http::field::authorization, "Bearer " + api_key);
+  if (body) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = *body;
+  }
+  request.prepare_payload();
+  return request;
+}
+
 // One request on a fresh connection. Asynchronous operations on one thread,
 // because only they honour the stream's deadline.
 HttpReply exchange(const HttpTarget& target, const std::string& path, const std::optional<std::string>& body,
@@ -24,15 +40,7 @@ HttpReply exchange(const HttpTarget& target, const std::string& path, const std:
   boost::asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
-  http::request<http::string_body> request(body ? http::verb::post : http::verb::get, target.path + path, 11);
-  request.set(http::field::host, target.host);
-  request.set(http::field::user_agent, "arle-eval");
-  if (!api_key.empty()) request.set(http::field::authorization, "Bearer " + api_key);
-  if (body) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = *body;
-  }
-  request.prepare_payload();
+  const auto request = json_request(target, path, body, api_key, "arle-eval");
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ull << 30);
@@ -73,14 +81,8 @@ int http_stream(const HttpTarget& target, const std::string& path, const std::st
   boost::asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
-  http::request<http::string_body> request(http::verb::post, target.path + path, 11);
-  request.set(http::field::host, target.host);
-  request.set(http::field::user_agent, "arle-agent");
+  auto request = json_request(target, path, body, api_key, "arle-agent");
   request.set(http::field::accept, "text/event-stream");
-  request.set(http::field::content_type, "application/json");
-  if (!api_key.empty()) request.set(http::field::authorization, "Bearer " + api_key);
-  request.body() = body;
-  request.prepare_payload();
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);

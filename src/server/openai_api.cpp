@@ -23,7 +23,7 @@ OpenAiApi::OpenAiApi(engine::Engine& engine, const text::Tokenizer& tokenizer, c
                    .count()) {
   if (chat_template_) {
     tool_format_ = text::detect_tool_call_format(chat_template_->source());
-    template_reasons_ = chat_template_->source().find("<think>") != std::string::npos;
+    template_reasons_ = text::template_teaches_reasoning(chat_template_->source());
   }
 }
 

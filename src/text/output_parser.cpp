@@ -41,7 +41,8 @@ const json* find_parameter_schema(const json& tools, const std::string& function
 
 // XML parameter values are text; the tool's JSON schema says what they mean.
 json typed_value(const std::string& value, const json* schema) {
-  std::string type = schema && schema->is_object() && (*schema)["type"].is_string() ? (*schema)["type"].get<std::string>() : "";
+  std::string type =
+      schema && schema->is_object() && (*schema)["type"].is_string() ? (*schema)["type"].get<std::string>() : "";
   if (type.empty() || type == "string") return value;
   json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return value;
@@ -115,6 +116,10 @@ bool parse_xml(std::string_view body, const json& tools, ToolCall& call, std::st
 
 }  // namespace
 
+bool template_teaches_reasoning(const std::string& template_source) {
+  return template_source.find(kThinkOpen) != std::string::npos;
+}
+
 ToolCallFormat detect_tool_call_format(const std::string& template_source) {
   if (template_source.find("<function=") != std::string::npos) return ToolCallFormat::kXml;
   if (template_source.find(kCallOpen) != std::string::npos) return ToolCallFormat::kHermesJson;
@@ -164,8 +169,9 @@ void OutputParser::emit(ParsedOutput& out, std::string_view text) {
 void OutputParser::close_tool_call(ParsedOutput& out, const std::string& body, bool closed) {
   ToolCall call;
   std::string error;
-  bool ok = closed && (options_.tool_format == ToolCallFormat::kHermesJson ? parse_hermes(body, call, error)
-                                                                           : parse_xml(body, options_.tools, call, error));
+  bool ok =
+      closed && (options_.tool_format == ToolCallFormat::kHermesJson ? parse_hermes(body, call, error)
+                                                                     : parse_xml(body, options_.tools, call, error));
   if (!closed) error = "tool call is not closed with </tool_call>";
   if (ok) {
     out.tool_calls.push_back(std::move(call));

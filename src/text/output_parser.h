@@ -8,7 +8,6 @@
 // text that could still be the start of a tag is held back until it is not.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +39,9 @@ struct OutputParserOptions {
 // The tool-call form a chat template teaches its model: XML when it shows
 // "<function=", Hermes JSON when it shows "<tool_call>", else none.
 ToolCallFormat detect_tool_call_format(const std::string& template_source);
+// Whether a chat template teaches its model <think> blocks (its output may
+// then start with reasoning to split off).
+bool template_teaches_reasoning(const std::string& template_source);
 // True when a rendered prompt leaves a <think> block open for the model
 // (Qwen3.5, QwQ): its output then starts inside the reasoning.
 bool prompt_opens_reasoning(const std::string& rendered_prompt);
@@ -58,8 +60,8 @@ class OutputParser {
 
   OutputParserOptions options_;
   State state_;
-  std::string buffer_;     // text not yet classified
-  std::string call_body_;  // inside <tool_call>
+  std::string buffer_;          // text not yet classified
+  std::string call_body_;       // inside <tool_call>
   bool at_block_start_ = true;  // newlines right after a tag are dropped
 };
 
